@@ -1,0 +1,1 @@
+"""Genloom's PySide6 front end."""

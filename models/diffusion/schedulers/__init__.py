@@ -1,0 +1,34 @@
+"""Schedulers by their A1111 names. `make(name, scheduler_config)` builds one from a model's config dict."""
+from __future__ import annotations
+
+from models.runtime.errors import BadInput
+
+from .base import Scheduler, SchedulerConfig
+from .ddim import DDIM
+from .dpmpp_2m import DPMSolverMultistep
+from .euler import EulerDiscrete
+from .euler_ancestral import EulerAncestral
+from .lcm import LCM
+
+# A1111 name -> (class, config overrides applied on top of the model's scheduler_config.json)
+REGISTRY: dict[str, tuple[type[Scheduler], dict]] = {
+    "Euler a": (EulerAncestral, {}),
+    "Euler": (EulerDiscrete, {}),
+    "DPM++ 2M": (DPMSolverMultistep, {"use_karras_sigmas": False}),
+    "DPM++ 2M Karras": (DPMSolverMultistep, {"use_karras_sigmas": True}),
+    "DDIM": (DDIM, {}),
+    "LCM": (LCM, {}),
+}
+NAMES = tuple(REGISTRY)
+
+
+def make(name: str, config: dict | None = None) -> Scheduler:
+    """A fresh scheduler `name` for a model whose scheduler_config.json is `config`."""
+    if name not in REGISTRY:
+        raise BadInput(f"Unknown scheduler '{name}' (choose one of: {', '.join(NAMES)}).")
+    cls, overrides = REGISTRY[name]
+    return cls.from_config({**(config or {}), **overrides})
+
+
+__all__ = ["DDIM", "LCM", "NAMES", "REGISTRY", "DPMSolverMultistep", "EulerAncestral", "EulerDiscrete",
+           "Scheduler", "SchedulerConfig", "make"]

@@ -1,0 +1,1 @@
+"""Shared runtime pieces every engine family uses: paths, errors, events, sessions, registry."""

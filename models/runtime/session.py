@@ -1,0 +1,116 @@
+"""ONNX Runtime sessions: created lazily, cached, checked, and fed inputs of the declared dtypes."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from . import providers
+from .errors import ModelError
+
+# onnxruntime's type strings -> numpy dtypes, for casting inputs the way optimum does.
+ORT_DTYPES = {
+    "tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
+    "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8, "tensor(bool)": np.bool_,
+}
+
+
+def default_threads() -> int:
+    """Use every core but never spin: idle workers yield the CPU to the GUI thread."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def check_external_data(path: Path) -> None:
+    """Refuse a model whose external-data files point outside its folder (or are missing)."""
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception:
+        raise ModelError(f"{path.name} is not a valid ONNX model (corrupt or truncated).") from None
+    folder = path.parent.resolve()
+    tensors = list(model.graph.initializer)
+    for node in model.graph.node:
+        tensors += [a.t for a in node.attribute if a.HasField("t")]
+    for tensor in tensors:
+        if not uses_external_data(tensor):
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        target = (folder / location).resolve()
+        if folder not in target.parents:
+            raise ModelError(f"{path.name} refers to external data '{location}' outside its folder; refused.")
+        if not target.is_file():
+            raise ModelError(f"{path.name} needs its external data file '{location}', which is missing.")
+
+
+def cast_inputs(session: ort.InferenceSession, feeds: dict) -> dict:
+    """Cast each feed to the dtype the session declares (int32 vs int64 ids, fp16 models, ...)."""
+    out = {}
+    declared = {i.name: i.type for i in session.get_inputs()}
+    for name, value in feeds.items():
+        if name not in declared:
+            known = ", ".join(declared)
+            raise ModelError(f"The model has no input '{name}' (its inputs: {known}).")
+        dtype = ORT_DTYPES.get(declared[name])
+        array = np.asarray(value)
+        out[name] = array.astype(dtype, copy=False) if dtype is not None and array.dtype != dtype else array
+    return out
+
+
+class SessionCache:
+    """Creates sessions on first use and keeps them. Owned by exactly one thread (the worker or the CLI)."""
+
+    def __init__(self, provider: str = "auto", threads: int | None = None):
+        self.requested = provider
+        self.threads = threads or default_threads()
+        self._sessions: dict[str, ort.InferenceSession] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def status(self) -> providers.ProviderStatus:
+        return providers.resolve(self.requested)
+
+    def options(self) -> ort.SessionOptions:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        return options
+
+    def get(self, path: Path | str) -> ort.InferenceSession:
+        path = Path(path)
+        key = str(path.resolve())
+        with self._lock:
+            if key in self._sessions:
+                return self._sessions[key]
+        if not path.is_file():
+            raise ModelError(f"Model file {path} is missing.")
+        check_external_data(path)
+        provider = self.status.active
+        chosen = [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
+        try:
+            with providers.quiet_native_output():
+                session = ort.InferenceSession(str(path), self.options(), providers=chosen)
+        except Exception as exc:
+            text = " ".join(str(exc).split())
+            if "Protobuf parsing failed" in text or "INVALID_PROTOBUF" in text:
+                text = "corrupt or truncated"
+            raise ModelError(f"{path.name} could not be loaded: {text[:240]}") from None
+        with self._lock:
+            self._sessions[key] = session
+        return session
+
+    def run(self, session: ort.InferenceSession, feeds: dict, outputs: list | None = None) -> list:
+        return session.run(outputs, cast_inputs(session, feeds))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()

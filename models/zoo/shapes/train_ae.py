@@ -1,0 +1,76 @@
+"""Train the shapes latent autoencoder for a wall-clock budget (resumable).
+
+    python -m models.zoo.shapes.train_ae --out /work/artifacts/shapes --minutes 18
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .data import batch, to_tensor
+from .nets import AEConfig, Decoder, Encoder, count
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default="/work/artifacts/shapes")
+    ap.add_argument("--minutes", type=float, default=18.0)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--save-every", type=float, default=180.0, help="seconds between checkpoints")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "ae.pt"
+    cfg = AEConfig()
+    enc, dec = Encoder(cfg), Decoder(cfg)
+    params = list(enc.parameters()) + list(dec.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+    step, elapsed, seed = 0, 0.0, 0
+    if ckpt.exists():
+        st = torch.load(ckpt)
+        enc.load_state_dict(st["enc"]), dec.load_state_dict(st["dec"]), opt.load_state_dict(st["opt"])
+        step, elapsed, seed = st["step"], st["elapsed"], st["step"]
+        print(f"resumed at step {step}, {elapsed / 60:.1f} min", flush=True)
+    print(f"encoder {count(enc)} params, decoder {count(dec)} params", flush=True)
+    rng = random.Random(1000 + seed)
+    budget = args.minutes * 60
+    t0, last_save, run_loss = time.time() - elapsed, time.time(), None
+
+    def save() -> None:
+        torch.save({"enc": enc.state_dict(), "dec": dec.state_dict(), "opt": opt.state_dict(),
+                    "step": step, "elapsed": time.time() - t0, "cfg": cfg.__dict__}, ckpt)
+
+    while time.time() - t0 < budget:
+        frac = (time.time() - t0) / budget
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * (1 - frac))
+        x = to_tensor(batch(rng, args.batch)[0])  # (B, 3, 64, 64)
+        z = enc(x)  # (B, 4, 16, 16)
+        zn = z + 0.1 * z.detach().std() * torch.randn_like(z)
+        y = dec(zn)  # (B, 3, 64, 64)
+        loss = F.l1_loss(y, x) + F.mse_loss(y, x) + 1e-3 * z.pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        run_loss = loss.item() if run_loss is None else 0.98 * run_loss + 0.02 * loss.item()
+        if step % 50 == 0:
+            print(f"step {step} loss {run_loss:.4f} z_std {z.std().item():.3f} "
+                  f"{(time.time() - t0) / 60:.1f} min", flush=True)
+        if time.time() - last_save > args.save_every:
+            save()
+            last_save = time.time()
+    save()
+    print(f"done: {step} steps, {(time.time() - t0) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
