@@ -184,7 +184,8 @@ class MainWindow(QMainWindow):
     def update_provider_label(self) -> None:
         status = providers.resolve(self.provider)
         short = status.active.replace("ExecutionProvider", "")
-        self.provider_label.setText(f"Provider: {short}" + (" (GPU not used)" if status.reason else ""))
+        reason = status.reason if len(status.reason) < 70 else status.reason[:67] + "…"
+        self.provider_label.setText(f"Provider: {short}" + (f" — {reason}" if reason else ""))
         self.provider_label.setToolTip(status.reason or f"Running on {short}.")
 
     # ---- shortcuts -----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def run_job(request, args, on_partial=None) -> dict:
     return result
 
 
-def public(result: dict, drop=("images", "latents_array", "frames")) -> dict:
+def public(result: dict, drop=("images", "latents", "frames")) -> dict:
     """The result without in-memory arrays, ready for --json."""
     return {k: v for k, v in result.items() if k not in drop}
 

@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     except GenloomError as exc:
         print(f"genloom: {one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `genloom ... | head`: the reader left; not an error of ours
+        return 0
     except (Cancelled, KeyboardInterrupt):
         print("genloom: cancelled", file=sys.stderr)
         return 130

@@ -261,28 +261,33 @@ def export_model(folder: Path, lcm: bool) -> dict:
     half = torch.float16 if lcm else torch.float32
     ids_dtype = torch.int64 if lcm else torch.int32
 
-    class Text(torch.nn.Module):
+    class Wrap(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+    class Text(Wrap):
         def forward(self, input_ids):
-            out = text(input_ids=input_ids.long())
+            out = self.inner(input_ids=input_ids.long())
             return out.last_hidden_state.to(half), out.pooler_output.to(half)
 
-    class Unet(torch.nn.Module):
+    class Unet(Wrap):
         def forward(self, sample, timestep, encoder_hidden_states, timestep_cond=None):
             cond = timestep_cond.float() if timestep_cond is not None else None
-            out = unet(sample.float(), timestep, encoder_hidden_states.float(), timestep_cond=cond).sample
+            out = self.inner(sample.float(), timestep, encoder_hidden_states.float(), timestep_cond=cond).sample
             return out.to(half)
 
-    class Decoder(torch.nn.Module):
+    class Decoder(Wrap):
         def forward(self, latent_sample):
-            return vae.decode(latent_sample.float()).sample.to(half)
+            return self.inner.decode(latent_sample.float()).sample.to(half)
 
-    class Encoder(torch.nn.Module):
+    class Encoder(Wrap):
         def forward(self, sample):
-            return vae.encode(sample.float()).latent_dist.parameters.to(half)  # (B, 2C, h, w): mean, logvar
+            return self.inner.encode(sample.float()).latent_dist.parameters.to(half)  # (B, 2C, h, w): mean, logvar
 
     batch = {0: "batch"}
     ids = torch.zeros(1, 77, dtype=ids_dtype)
-    export_onnx(Text(), (ids,), folder / "text_encoder/model.onnx", ["input_ids"],
+    export_onnx(Text(text), (ids,), folder / "text_encoder/model.onnx", ["input_ids"],
                 ["last_hidden_state", "pooler_output"], {"input_ids": batch})
     sample = torch.zeros(2, 4, 8, 8, dtype=half)
     states = torch.zeros(2, 77, 32, dtype=half)
@@ -294,11 +299,11 @@ def export_model(folder: Path, lcm: bool) -> dict:
         args = (sample, torch.tensor([999.0, 999.0]), states)
         names = ["sample", "timestep", "encoder_hidden_states"]
         dynamic = {"sample": {0: "batch", 2: "h", 3: "w"}, "timestep": batch, "encoder_hidden_states": batch}
-    export_onnx(Unet(), args, folder / "unet/model.onnx", names, ["out_sample"], {**dynamic, "out_sample": batch},
+    export_onnx(Unet(unet), args, folder / "unet/model.onnx", names, ["out_sample"], {**dynamic, "out_sample": batch},
                 external=not lcm)
-    export_onnx(Decoder(), (torch.zeros(1, 4, 8, 8, dtype=half),), folder / "vae_decoder/model.onnx",
+    export_onnx(Decoder(vae), (torch.zeros(1, 4, 8, 8, dtype=half),), folder / "vae_decoder/model.onnx",
                 ["latent_sample"], ["sample"], {"latent_sample": {0: "batch", 2: "h", 3: "w"}})
-    export_onnx(Encoder(), (torch.zeros(1, 3, 64, 64, dtype=half),), folder / "vae_encoder/model.onnx",
+    export_onnx(Encoder(vae), (torch.zeros(1, 3, 64, 64, dtype=half),), folder / "vae_encoder/model.onnx",
                 ["sample"], ["latent_parameters"], {"sample": {0: "batch", 2: "H", 3: "W"}})
     (folder / "vae_decoder/config.json").write_text(json.dumps({"scaling_factor": 0.18215, "latent_channels": 4}))
     scheduler = {"_class_name": "LCMScheduler" if lcm else "PNDMScheduler", **SD_CONFIG, "skip_prk_steps": True}
