@@ -42,7 +42,7 @@ def run_job(request, args, on_partial=None) -> dict:
     result = jobs.drive(request, ctx, on_event)
     if not quiet:
         print("", file=sys.stderr)
-    return result
+    return {**result, "elapsed_s": round(time.perf_counter() - start, 4)}
 
 
 def public(result: dict, drop=("images", "latents", "frames")) -> dict:

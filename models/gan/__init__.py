@@ -1,0 +1,1 @@
+"""GAN faces: latent sampling, the faces/interpolation jobs, generator validation, import and export."""

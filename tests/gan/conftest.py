@@ -8,12 +8,12 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from models.runtime.context import Context
-
 
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):
     """A Context whose registry, sessions and gallery live in a fresh GENLOOM_HOME (CPU provider)."""
+    from models.runtime.context import Context
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GENLOOM_HOME", str(tmp_path_factory.mktemp("home")))
         context = Context(provider="cpu")

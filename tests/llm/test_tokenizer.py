@@ -146,7 +146,8 @@ def test_sentencepiece_folder_round_trip(spm_proto, tmp_path):
         ids = tok.encode(text)
         assert tok.decode(ids) == text
         raw = b"".join(tok.token_bytes(i) for i in ids).decode("utf-8")
-        assert raw[1:] == text if raw.startswith(" ") and not text.startswith(" ") else raw == " " + text or raw == text
+        if text and "<" not in text:  # sentencepiece's dummy prefix: one space before the text
+            assert raw == " " + text
     assert tok.encode("<s>hi</s>")[0] == 1 and tok.encode("<s>hi</s>")[-1] == 2
     assert tok.encode("hi", add_special=True)[0] == 1
     (tmp_path / "tokenizer.model").write_bytes(b"not a proto")

@@ -125,7 +125,7 @@ def held_out(count: int, work: Path = WORK) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--count", type=int, default=50_000)
+    parser.add_argument("--count", type=int, default=32_768)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     print(build(args.count))

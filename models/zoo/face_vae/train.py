@@ -25,7 +25,7 @@ FINAL = "vae_final.pt"
 
 @dataclass(frozen=True)
 class TrainConfig:
-    count: int = 40_000  # faces in the cached data set
+    count: int = 32_768  # faces in the cached data set
     val: int = 1_000  # last faces of the set, never trained on
     batch: int = 64
     lr: float = 2e-3
