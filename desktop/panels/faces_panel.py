@@ -247,7 +247,10 @@ class FacesPanel(Panel):
     def apply_params(self, params: dict) -> None:
         if params.get("model"):
             self.model.setCurrentText(params["model"])
-        if "seed" in params:
+        if "face_seed" in params:  # one face from the gallery: make exactly that face again
+            self.seed.setValue(int(params["face_seed"]))
+            params = {**params, "count": 1}
+        elif "seed" in params:
             self.seed.setValue(int(params["seed"]))
         elif "seed_a" in params:
             self.seed.setValue(int(params["seed_a"]))

@@ -8,7 +8,6 @@ scrolled away long ago are dropped once the queue is longer than `max_pending`.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import threading
@@ -16,7 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRect, QRunnable, QThreadPool, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
+from PySide6.QtGui import QColor, QFont, QImage, QImageReader, QPainter, QPixmap
 
 THUMB_SIZE = 192  # same size and file name as GalleryStore.thumbnail, so both share the disk cache
 
@@ -161,34 +160,33 @@ class ThumbnailLoader(QObject):
 
 
 def image_thumb(path: Path, cached: Path) -> QImage:
-    """The thumbnail of an image file: read from the disk cache or made with Pillow and cached."""
+    """The thumbnail of an image file: read from the disk cache, or decoded and scaled by Qt and cached.
+
+    Everything heavy runs inside Qt (which releases the GIL), so the GUI thread is not starved while
+    tiles load; Python-level image code here would hold the GIL in long slices and stutter scrolling.
+    """
     if cached.exists():
         image = QImage(str(cached))
         if not image.isNull():
             return image
-    from PIL import Image
-
-    with Image.open(path) as picture:
-        picture = picture.convert("RGB")
-        scale = THUMB_SIZE / max(picture.width, picture.height)
-        size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
-        resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC  # small faces upscale smoothly
-        picture = picture.resize(size, resample)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    data = buffer.getvalue()
-    _write_cache(cached, data)
-    image = QImage()
-    image.loadFromData(data, "PNG")
+    reader = QImageReader(str(path))
+    size = reader.size()
+    if size.isValid() and size.width() > 0 and size.height() > 0:
+        reader.setScaledSize(size.scaled(THUMB_SIZE, THUMB_SIZE, Qt.KeepAspectRatio))  # smooth up- or downscale
+    image = reader.read()
+    if image.isNull():
+        raise OSError(f"{path.name}: {reader.errorString()}")
+    _write_cache(cached, image)
     return image
 
 
-def _write_cache(target: Path, data: bytes) -> None:
+def _write_cache(target: Path, image: QImage) -> None:
     """Best effort: a unique temp name per thread, then an atomic rename; a read-only disk is fine."""
     tmp = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
+        if not image.save(str(tmp), "PNG"):
+            raise OSError(f"cannot write {tmp}")
         os.replace(tmp, target)
     except OSError:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from models.runtime.errors import BadInput, ModelError, StorageError
+from models.runtime.errors import BadInput, StorageError
 from models.runtime.registry import MANIFEST, Manifest, read_manifest, write_manifest
 from models.runtime.session import check_external_data
 

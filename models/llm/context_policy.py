@@ -83,5 +83,6 @@ def fit_context(turns, limit: int, policy: str = "stop", reserve: int = 0) -> Co
     if policy == "rolling":
         notice = f"The context was full: the oldest {total - tokens} tokens were left out"
     else:
-        notice = f"The context was full: the oldest {dropped} message{'s' if dropped != 1 else ''} were left out"
+        what = "message was" if dropped == 1 else f"{dropped} messages were"
+        notice = f"The context was full: the oldest {what} left out"
     return ContextPlan(keep=keep, cut_tokens=cut, tokens=tokens, notice=notice)

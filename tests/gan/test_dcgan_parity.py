@@ -18,8 +18,10 @@ def _wheel() -> Path:
     env = os.environ.get("GENLOOM_DCGAN_WHEEL")
     if env:
         return Path(env)
-    from models.runtime.paths import downloads_dir
-
+    try:
+        from models.runtime.paths import downloads_dir
+    except ImportError:  # a dev venv without platformdirs
+        pytest.skip("set GENLOOM_DCGAN_WHEEL to the downloaded gan_face_generate wheel")
     found = sorted(downloads_dir().glob("gan_face_generate-*.whl"))
     if not found:
         pytest.skip("gan_face_generate wheel not downloaded (set GENLOOM_DCGAN_WHEEL)")

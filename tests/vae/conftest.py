@@ -67,7 +67,8 @@ def tiny_encoder(path: Path, z_dim: int = 4, size: int = 8) -> Path:
     return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
-def install(registry, name: str, z_dim: int = 4, encoder: bool = True, axes: dict | None = None, **dec_kwargs) -> Path:
+def install(registry, name: str, z_dim: int = 4, encoder: bool = True, axes: dict | None = None,
+            value_range=(-1, 1), **dec_kwargs) -> Path:
     """Write a tiny VAE folder with a manifest straight into the registry's user folder."""
     folder = Path(registry.user_dir) / name
     files = {"decoder": "decoder.onnx"}
@@ -79,7 +80,7 @@ def install(registry, name: str, z_dim: int = 4, encoder: bool = True, axes: dic
         (folder / "axes.json").write_text(json.dumps(axes), encoding="utf-8")
         files["axes"] = "axes.json"
     manifest = {"kind": "vae", "name": name, "files": files, "io": {}, "license": "test", "source": "test",
-                "params": {"z_dim": z_dim, "range": [-1, 1]}}
+                "params": {"z_dim": z_dim, "range": list(value_range)}}
     (folder / "genloom.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
 
