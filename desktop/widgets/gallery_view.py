@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
 
 CAPTION_HEIGHT = 20
@@ -27,7 +27,7 @@ class GalleryDelegate(QStyledItemDelegate):
             painter.fillRect(option.rect, option.palette.color(QPalette.Highlight))
         pixmap = index.data(Qt.DecorationRole)
         if pixmap is None or pixmap.isNull():
-            painter.fillRect(square, QColor(128, 128, 128, 60))
+            painter.fillRect(square, option.palette.color(QPalette.Midlight))  # opaque: blending is slow
         else:
             painter.setRenderHint(QPainter.SmoothPixmapTransform)
             size = pixmap.size().scaled(square.size(), Qt.KeepAspectRatio)

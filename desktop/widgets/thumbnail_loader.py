@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -54,6 +55,7 @@ class _Job(QRunnable):
         self.loader = loader
 
     def run(self) -> None:
+        lower_priority()
         loader = self.loader
         while True:
             request = loader._take()
@@ -73,7 +75,7 @@ class ThumbnailLoader(QObject):
     ready = Signal(int)  # item id whose thumbnail is now in the cache (or failed: get() keeps returning None)
     _delivered = Signal(int)  # internal: results are waiting (the int is only there to avoid a void signal)
 
-    def __init__(self, thumbs_dir: Path, threads: int = 2, capacity: int = 800, max_pending: int = 256,
+    def __init__(self, thumbs_dir: Path, threads: int | None = None, capacity: int = 800, max_pending: int = 256,
                  parent=None):
         super().__init__(parent)
         self.thumbs = Path(thumbs_dir)
@@ -87,7 +89,7 @@ class ThumbnailLoader(QObject):
         self._running_jobs = 0
         self._results: list[tuple[int, QImage | None]] = []
         self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max(1, threads))
+        self.pool.setMaxThreadCount(threads or max(1, min(4, (os.cpu_count() or 2) // 2)))  # leave cores to the GUI
         self._delivered.connect(self._deliver, Qt.QueuedConnection)
 
     # ---- GUI thread ----------------------------------------------------------------------------
@@ -157,6 +159,16 @@ class ThumbnailLoader(QObject):
             self._results.append((item_id, image))
         if first:  # one queued call per batch keeps the GUI event queue short
             self._delivered.emit(1)
+
+
+def lower_priority() -> None:
+    """Make the calling pool thread nicer than the GUI thread (Linux sets niceness per thread id)."""
+    if sys.platform.startswith("linux") and hasattr(os, "setpriority"):
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), 10))
+        except OSError:
+            pass
 
 
 def image_thumb(path: Path, cached: Path) -> QImage:

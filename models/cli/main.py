@@ -8,7 +8,7 @@ import sys
 
 from models.runtime.errors import Cancelled, GenloomError, one_line
 
-COMMANDS = ("doctor", "setup", "models_cmd", "faces", "gallery")
+COMMANDS = ("doctor", "setup", "models_cmd", "faces", "vae", "gallery")
 
 
 class OneLineParser(argparse.ArgumentParser):

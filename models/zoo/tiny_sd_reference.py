@@ -132,7 +132,8 @@ def tokenizer_goldens(tokenizer_dir: Path, out: Path) -> None:
         ids = tok(prompt, padding="max_length", max_length=77, truncation=True).input_ids
         full = tok(prompt).input_ids
         rows.append({"prompt": prompt, "ids": ids, "truncated": len(full) > 77})
-    (out / "tokenizer_golden.json").write_text(json.dumps(rows, ensure_ascii=False, indent=0), encoding="utf-8")
+    text = "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n"
+    (out / "tokenizer_golden.json").write_text(text, encoding="utf-8")
 
 
 
@@ -214,7 +215,12 @@ def tiny_models(vocab_size: int, cond_dim: int | None):
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    torch.manual_seed(0)
+    torch.manual_seed(0)  # vae and text encoder first, so both variants share their weights
+    vae = AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=4,
+        block_out_channels=(4, 8, 8, 8), down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4, scaling_factor=0.18215, sample_size=64,
+    ).eval()
     text = CLIPTextModel(CLIPTextConfig(
         vocab_size=vocab_size, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
         max_position_embeddings=77, bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1,
@@ -223,11 +229,6 @@ def tiny_models(vocab_size: int, cond_dim: int | None):
         sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(8, 16),
         down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
         cross_attention_dim=32, attention_head_dim=4, norm_num_groups=4, time_cond_proj_dim=cond_dim,
-    ).eval()
-    vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=4,
-        block_out_channels=(4, 8, 8, 8), down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4, scaling_factor=0.18215, sample_size=64,
     ).eval()
     with torch.no_grad():  # random init gives near-zero UNet outputs; widen them so schedulers differ visibly
         for p in unet.parameters():
@@ -277,14 +278,6 @@ def export_model(folder: Path, lcm: bool) -> dict:
             out = self.inner(sample.float(), timestep, encoder_hidden_states.float(), timestep_cond=cond).sample
             return out.to(half)
 
-    class Decoder(Wrap):
-        def forward(self, latent_sample):
-            return self.inner.decode(latent_sample.float()).sample.to(half)
-
-    class Encoder(Wrap):
-        def forward(self, sample):
-            return self.inner.encode(sample.float()).latent_dist.parameters.to(half)  # (B, 2C, h, w): mean, logvar
-
     batch = {0: "batch"}
     ids = torch.zeros(1, 77, dtype=ids_dtype)
     export_onnx(Text(text), (ids,), folder / "text_encoder/model.onnx", ["input_ids"],
@@ -301,11 +294,10 @@ def export_model(folder: Path, lcm: bool) -> dict:
         dynamic = {"sample": {0: "batch", 2: "h", 3: "w"}, "timestep": batch, "encoder_hidden_states": batch}
     export_onnx(Unet(unet), args, folder / "unet/model.onnx", names, ["out_sample"], {**dynamic, "out_sample": batch},
                 external=not lcm)
-    export_onnx(Decoder(vae), (torch.zeros(1, 4, 8, 8, dtype=half),), folder / "vae_decoder/model.onnx",
-                ["latent_sample"], ["sample"], {"latent_sample": {0: "batch", 2: "h", 3: "w"}})
-    export_onnx(Encoder(vae), (torch.zeros(1, 3, 64, 64, dtype=half),), folder / "vae_encoder/model.onnx",
-                ["sample"], ["latent_parameters"], {"sample": {0: "batch", 2: "H", 3: "W"}})
-    (folder / "vae_decoder/config.json").write_text(json.dumps({"scaling_factor": 0.18215, "latent_channels": 4}))
+    if lcm:  # the LCM variant shares tokenizer and VAE with the main model (tests copy them in)
+        shutil.rmtree(folder / "tokenizer")
+    else:
+        export_vae(folder, vae)
     scheduler = {"_class_name": "LCMScheduler" if lcm else "PNDMScheduler", **SD_CONFIG, "skip_prk_steps": True}
     (folder / "scheduler").mkdir(exist_ok=True)
     (folder / "scheduler/scheduler_config.json").write_text(json.dumps(scheduler, indent=1))
@@ -315,6 +307,28 @@ def export_model(folder: Path, lcm: bool) -> dict:
              "tokenizer": ["transformers", "CLIPTokenizer"], "scheduler": ["diffusers", scheduler["_class_name"]]}
     (folder / "model_index.json").write_text(json.dumps(index, indent=1))
     return {"text": text, "unet": unet, "vae": vae, "scheduler": scheduler}
+
+
+def export_vae(folder: Path, vae) -> None:
+    import torch
+
+    class Decoder(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, latent_sample):
+            return self.inner.decode(latent_sample).sample
+
+    class Encoder(Decoder):
+        def forward(self, sample):
+            return self.inner.encode(sample).latent_dist.parameters  # (B, 2C, h, w): mean, logvar
+
+    export_onnx(Decoder(vae), (torch.zeros(1, 4, 8, 8),), folder / "vae_decoder/model.onnx",
+                ["latent_sample"], ["sample"], {"latent_sample": {0: "batch", 2: "h", 3: "w"}})
+    export_onnx(Encoder(vae), (torch.zeros(1, 3, 64, 64),), folder / "vae_encoder/model.onnx",
+                ["sample"], ["latent_parameters"], {"sample": {0: "batch", 2: "H", 3: "W"}})
+    (folder / "vae_decoder/config.json").write_text(json.dumps({"scaling_factor": 0.18215, "latent_channels": 4}))
 
 
 # ---------------------------------------------------------------- golden pipeline outputs
@@ -346,8 +360,7 @@ def pipeline_goldens(out: Path, parts: dict, lcm_parts: dict) -> None:
     arrays = {"init_image": init_image()}
     for case, name, steps, cfg, strength in GOLDEN_RUNS + [("lcm", "LCM", 4, 8.0, 1.0)]:
         p = lcm_parts if name == "LCM" else parts
-        folder = out / ("model_lcm" if name == "LCM" else "model")
-        tok = CLIPTokenizer.from_pretrained(str(folder / "tokenizer"))
+        tok = CLIPTokenizer.from_pretrained(str(out / "model" / "tokenizer"))
         cls_name, overrides = CLASSES[name]
         sched = getattr(diffusers, cls_name).from_config({**p["scheduler"], **overrides})
         rng = np.random.default_rng(GOLDEN_SEED)
@@ -374,7 +387,7 @@ def pipeline_goldens(out: Path, parts: dict, lcm_parts: dict) -> None:
                                                          requires_safety_checker=False)
                 image = pipe(GOLDEN_PROMPT, height=64, width=64, num_inference_steps=steps, guidance_scale=cfg,
                              negative_prompt=GOLDEN_NEGATIVE, latents=latents, output_type="np").images
-        arrays[case] = image[0].astype(np.float32)  # (64, 64, 3) in [0, 1]
+        arrays[case] = np.round(image[0] * 65535).astype(np.uint16)  # (64, 64, 3), [0, 1] in 1/65535 units
     np.savez_compressed(out / "pipeline.npz", **arrays)
     (out / "pipeline_cases.json").write_text(json.dumps({
         "prompt": GOLDEN_PROMPT, "negative": GOLDEN_NEGATIVE, "seed": GOLDEN_SEED,
