@@ -21,7 +21,7 @@ from models.runtime.errors import GenloomError, one_line
 
 KINDS = [("All kinds", ""), ("Faces", "faces"), ("Images", "image"), ("VAE", "vae"), ("Chats", "chat")]
 SEARCH_DELAY_MS = 250
-KEEP_ROWS_ON_REFRESH = 4000  # a refresh reloads at most this many rows at once to keep the scroll position
+KEEP_ROWS_ON_REFRESH = 1200  # a refresh reloads at most this many rows at once to keep the scroll position
 
 
 def confirm(parent, title: str, text: str) -> bool:
@@ -45,6 +45,7 @@ class GalleryPanel(Panel):
         self.setToolTip("Browse, search, export and reuse everything you have made")
         self.store = services.gallery
         self.viewer: ItemViewer | None = None
+        self._stale = False
         self.loader = ThumbnailLoader(self.store.thumbs, parent=self)
         self.model = GalleryModel(self.store, self.loader, parent=self)
         self._search_timer = QTimer(self)
@@ -155,7 +156,14 @@ class GalleryPanel(Panel):
         self._reload(self.filters(), keep_rows=0)
 
     def refresh(self) -> None:
-        """Reload keeping the filters, the selection and (up to a point) the scroll position."""
+        """Reload keeping the filters, the selection and (up to a point) the scroll position.
+
+        While the panel is hidden (items saved from another panel) the reload waits until it is shown.
+        """
+        if not self.isVisible():
+            self._stale = True
+            return
+        self._stale = False
         self.reload_models()
         scroll = self.view.verticalScrollBar().value()
         keep = min(self.model.rowCount(), KEEP_ROWS_ON_REFRESH)
@@ -350,6 +358,15 @@ class GalleryPanel(Panel):
     # ---- main-window hooks ---------------------------------------------------------------------
     def on_shown(self) -> None:
         self.view.setFocus()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt naming
+        super().showEvent(event)
+        if self._stale:
+            QTimer.singleShot(0, self._refresh_if_stale)
+
+    def _refresh_if_stale(self) -> None:
+        if self._stale:
+            self.refresh()
 
     def store_settings(self) -> dict:
         return {"zoom": self.zoom.value(), "text_format": self.format_combo.currentText()}

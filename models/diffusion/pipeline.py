@@ -6,7 +6,7 @@ one `Output` with the decoded images.
 
 Random numbers (reproducible across machines): image i of a batch uses its own
 `numpy.random.default_rng(seed + i)` (PCG64). It first draws the initial latent (or the img2img noise)
-as `standard_normal((C, H/8, W/8), dtype=float32)`, then any per-step noise the scheduler needs
+as `standard_normal((C, H/f, W/f), dtype=float32)` (f = the VAE's scale factor, 8 for SD), then any per-step noise the scheduler needs
 (Euler a, LCM) in the same way. So image i is the same image as a batch of one with seed + i.
 """
 from __future__ import annotations
@@ -71,7 +71,7 @@ def available_bytes() -> int:
 
 def estimate_bytes(model: SDModel, width: int, height: int, batch: int, cfg_batch: int) -> int:
     """Rough peak memory: weights + the UNet's largest self-attention + VAE decoder activations (fp32)."""
-    tokens = (width // 8) * (height // 8)
+    tokens = (width // model.vae_scale) * (height // model.vae_scale)
     attention = batch * cfg_batch * 8 * tokens * tokens * 4  # 8 heads of (tokens x tokens) scores at full res
     vae = 4 * 128 * width * height * 4  # a few 128-channel full-resolution feature maps, one image at a time
     return model.weight_bytes + attention + vae
@@ -99,8 +99,9 @@ def to_uint8(decoded: np.ndarray) -> np.ndarray:
 
 
 def check_args(model: SDModel, args: GenerateArgs, cfg_batch: int) -> None:
-    if args.width % 8 or args.height % 8 or args.width < 8 or args.height < 8:
-        raise BadInput(f"Width and height must be positive multiples of 8 (got {args.width}x{args.height}).")
+    f = model.vae_scale
+    if args.width % f or args.height % f or args.width < f or args.height < f:
+        raise BadInput(f"Width and height must be positive multiples of {f} (got {args.width}x{args.height}).")
     if max(args.width, args.height) > MAX_SIDE:
         raise BadInput(f"Width and height must be at most {MAX_SIDE} (got {args.width}x{args.height}).")
     if args.batch_size < 1 or args.batch_size > 64:
@@ -131,7 +132,8 @@ def generate(model: SDModel, args: GenerateArgs) -> Iterator:
     check_args(model, args, 2 if use_cfg else 1)
     sched = schedulers.make(args.scheduler, model.scheduler_config)
     sched.set_timesteps(args.steps, strength=args.strength if args.init_image else 1.0)
-    b, c, h, w = args.batch_size, model.latent_channels, args.height // 8, args.width // 8
+    b, c = args.batch_size, model.latent_channels
+    h, w = args.height // model.vae_scale, args.width // model.vae_scale
 
     # 2. Encode the prompt (and the negative prompt for CFG) with the CLIP text encoder.
     texts = [args.prompt] + ([args.negative] if use_cfg else [])

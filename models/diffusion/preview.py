@@ -1,6 +1,7 @@
 """A cheap latent -> RGB preview: one linear projection per pixel instead of a VAE decode.
 
-The projection (a (C, 3) matrix and a (3,) bias, mapping scaled latents to RGB in [-1, 1]) is fitted per
+The projection (rgb = matrix @ latent + bias per latent pixel: a (3, C) matrix and a (3,) bias, mapping
+scaled latents to RGB in [-1, 1]) is fitted per
 model by decoding a few latents with the real VAE (`fit`) and stored as `preview.json` in the model folder.
 Without one, 4-channel models use a default Stable Diffusion 1.x approximation.
 """
@@ -13,34 +14,37 @@ from pathlib import Path
 import numpy as np
 
 FILE = "preview.json"
-# Widely used approximation of SD 1.x's VAE on scaled latents (rows: latent channels, columns: R, G, B).
+# Widely used approximation of SD 1.x's VAE on scaled latents (rows: latent channels, columns: R, G, B);
+# stored transposed below to the (3, C) convention of preview.json.
 SD_FACTORS = ((0.3512, 0.2297, 0.3227), (0.3250, 0.4974, 0.2350), (-0.2829, 0.1762, 0.2721), (-0.2120, -0.2616, -0.7177))
 
 
 @dataclass(frozen=True)
 class LatentPreview:
-    matrix: np.ndarray  # (C, 3)
+    matrix: np.ndarray  # (3, C)
     bias: np.ndarray  # (3,)
     upscale: int = 2  # nearest-neighbour factor applied to the latent-resolution image
 
     def __call__(self, latent: np.ndarray) -> np.ndarray:
         """(C, h, w) scaled latent -> (h * upscale, w * upscale, 3) uint8."""
         c, h, w = latent.shape
-        rgb = latent.reshape(c, h * w).T.astype(np.float32) @ self.matrix + self.bias  # (h*w, 3)
+        rgb = latent.reshape(c, h * w).T.astype(np.float32) @ self.matrix.T + self.bias  # (h*w, 3)
         img = np.clip((rgb + 1.0) * 127.5, 0, 255).astype(np.uint8).reshape(h, w, 3)
         if self.upscale > 1:
             img = img.repeat(self.upscale, axis=0).repeat(self.upscale, axis=1)
         return img
 
     def to_json(self) -> dict:
-        return {"matrix": self.matrix.tolist(), "bias": self.bias.tolist()}
+        return {"description": "rgb = matrix @ latent + bias per latent pixel; latent scaled as in the "
+                               "denoising loop; rgb in [-1, 1]",
+                "matrix": self.matrix.round(5).tolist(), "bias": self.bias.round(5).tolist()}
 
 
 def default_preview(channels: int) -> LatentPreview:
     """The SD 1.x approximation for 4 channels; a grey mean of the channels otherwise."""
     if channels == 4:
-        return LatentPreview(np.asarray(SD_FACTORS, np.float32), np.zeros(3, np.float32))
-    return LatentPreview(np.full((channels, 3), 1.0 / channels, np.float32), np.zeros(3, np.float32))
+        return LatentPreview(np.asarray(SD_FACTORS, np.float32).T.copy(), np.zeros(3, np.float32))
+    return LatentPreview(np.full((3, channels), 1.0 / channels, np.float32), np.zeros(3, np.float32))
 
 
 def load_preview(folder: Path, channels: int) -> LatentPreview:
@@ -51,7 +55,9 @@ def load_preview(folder: Path, channels: int) -> LatentPreview:
             data = json.loads(file.read_text(encoding="utf-8"))
             matrix = np.asarray(data["matrix"], np.float32)
             bias = np.asarray(data["bias"], np.float32)
-            if matrix.shape == (channels, 3) and bias.shape == (3,):
+            if matrix.shape == (channels, 3) and channels != 3:  # older (C, 3) files
+                matrix = matrix.T.copy()
+            if matrix.shape == (3, channels) and bias.shape == (3,):
                 return LatentPreview(matrix, bias)
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -73,7 +79,7 @@ def fit(latents: np.ndarray, images: np.ndarray) -> LatentPreview:
     y = pooled.transpose(0, 2, 3, 1).reshape(-1, 3)  # (N*h*w, 3)
     x1 = np.concatenate([x, np.ones((len(x), 1), x.dtype)], axis=1)
     coef, *_ = np.linalg.lstsq(x1.astype(np.float64), y.astype(np.float64), rcond=None)  # (C+1, 3)
-    return LatentPreview(coef[:c].astype(np.float32), coef[c].astype(np.float32))
+    return LatentPreview(coef[:c].T.astype(np.float32).copy(), coef[c].astype(np.float32))
 
 
 def save_preview(folder: Path, preview: LatentPreview) -> Path:

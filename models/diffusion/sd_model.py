@@ -86,6 +86,7 @@ class SDModel:
     scheduler_config: dict
     scaling: float
     latent_channels: int
+    vae_scale: int  # image pixels per latent pixel (8 for SD, 4 for the bundled shapes model)
     preview: LatentPreview
     weight_bytes: int
     unet_inputs: dict = field(default_factory=dict)
@@ -110,7 +111,15 @@ def _dim(port: Port, axis: int):
     return port.shape[axis] if len(port.shape) > axis and isinstance(port.shape[axis], int) else None
 
 
-def open_model(folder: Path, get_session: Callable, name: str | None = None) -> SDModel:
+def vae_scale_factor(vae_config: dict, params: dict) -> int:
+    """Pixels per latent pixel: the manifest's params, else 2^(VAE levels - 1), else SD's 8."""
+    if params.get("vae_scale_factor"):
+        return int(params["vae_scale_factor"])
+    levels = vae_config.get("block_out_channels")
+    return 2 ** (len(levels) - 1) if isinstance(levels, list) and levels else 8
+
+
+def open_model(folder: Path, get_session: Callable, name: str | None = None, params: dict | None = None) -> SDModel:
     """Check the layout, open the three required sessions and the tokenizer; ModelError on anything missing."""
     folder = Path(folder)
     if not folder.is_dir():
@@ -147,7 +156,8 @@ def open_model(folder: Path, get_session: Callable, name: str | None = None) -> 
     return SDModel(
         folder=folder, name=name or folder.name, text_encoder=sessions["text_encoder"], unet=sessions["unet"],
         vae_decoder=sessions["vae_decoder"], tokenizer=tokenizer, scheduler_config=scheduler_config,
-        scaling=float(vae_config.get("scaling_factor", DEFAULT_SCALING)), latent_channels=channels,
+        scaling=float((params or {}).get("scaling_factor") or vae_config.get("scaling_factor", DEFAULT_SCALING)),
+        latent_channels=channels, vae_scale=vae_scale_factor(vae_config, params or {}),
         preview=load_preview(folder, channels), weight_bytes=weight_bytes, unet_inputs=unet_in,
         get_session=get_session,
     )

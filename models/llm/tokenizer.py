@@ -55,6 +55,7 @@ class Tokenizer:
     strip_leading_space: bool = False     # sentencepiece-style "▁Hello" -> "Hello" at the start of a text
     _byte_decoder: dict[str, int] = field(default_factory=dict, repr=False)
     _special_split: re.Pattern | None = field(default=None, repr=False)
+    _special_by_piece: dict[str, int] = field(default_factory=dict, repr=False)
 
     # --- vocabulary -----------------------------------------------------------------------------
     @property
@@ -91,9 +92,10 @@ class Tokenizer:
     # --- text -----------------------------------------------------------------------------------
     def encode(self, text: str, add_special: bool = False) -> list[int]:
         """Token ids of `text`. Special-token strings in the text (e.g. '<|im_end|>') map to their ids.
-        With add_special the model's bos is prepended when its config asks for it."""
+        With add_special, the tokenizer's own post-processor runs and bos is prepended when the config
+        asks for it. Use add_special=False for a prompt rendered by a chat template (it holds bos already)."""
         if self.kind == "hf":
-            ids = self.backend.encode(text, add_special_tokens=False).ids
+            ids = self.backend.encode(text, add_special_tokens=add_special).ids
         else:
             ids = self._spm_encode(text)
         if add_special and self.add_bos and self.bos_id is not None and ids[:1] != [self.bos_id]:
@@ -104,15 +106,12 @@ class Tokenizer:
         if self._special_split is None:
             return self.backend.encode(text)
         ids: list[int] = []
-        for part in self._special_split.split(text):
-            if not part:
-                continue
-            special = self.token_to_id(part) if part in self._special_pieces() else None
-            ids.extend([special] if special is not None else self.backend.encode(part))
+        for part in self._special_split.split(text):  # odd parts are the special pieces themselves
+            if part in self._special_by_piece:
+                ids.append(self._special_by_piece[part])
+            elif part:  # like llama.cpp, each text fragment gets sentencepiece's dummy prefix
+                ids.extend(self.backend.encode(part))
         return ids
-
-    def _special_pieces(self) -> set[str]:
-        return {self.id_to_piece(i) for i in self.special_ids}
 
     def decode(self, ids, skip_special: bool = False) -> str:
         """Text of `ids`; with skip_special, control tokens (bos, eos, <|im_start|>...) are dropped."""
@@ -230,9 +229,11 @@ def _load_spm(path: Path) -> Tokenizer:
 
 
 def _refresh_special_split(tok: Tokenizer) -> None:
+    """Sentencepiece does not parse control tokens in text; split them off ourselves, longest first."""
     if tok.kind != "sentencepiece":
         return
-    pieces = sorted((p for p in tok._special_pieces() if p), key=len, reverse=True)
+    tok._special_by_piece = {tok.id_to_piece(i): i for i in tok.special_ids if tok.id_to_piece(i)}
+    pieces = sorted(tok._special_by_piece, key=len, reverse=True)
     tok._special_split = re.compile("(" + "|".join(map(re.escape, pieces)) + ")") if pieces else None
 
 

@@ -22,8 +22,27 @@ REGISTRY: dict[str, tuple[type[Scheduler], dict]] = {
 NAMES = tuple(REGISTRY)
 
 
+def _key(name: str) -> str:
+    return "".join(ch for ch in str(name).lower().replace("+", "p") if ch.isalnum())
+
+
+ALIASES = {_key(n): n for n in NAMES} | {"eulerancestral": "Euler a", "dpmpp2mkarras": "DPM++ 2M Karras",
+                                         "eulera": "Euler a", "dpmsolvermultistep": "DPM++ 2M"}
+
+
+def canonical(name: str) -> str:
+    """The A1111 name for `name`, accepting spellings like 'euler_a' or 'dpmpp_2m_karras'."""
+    if name in REGISTRY:
+        return name
+    found = ALIASES.get(_key(name))
+    if not found:
+        raise BadInput(f"Unknown scheduler '{name}' (choose one of: {', '.join(NAMES)}).")
+    return found
+
+
 def make(name: str, config: dict | None = None) -> Scheduler:
     """A fresh scheduler `name` for a model whose scheduler_config.json is `config`."""
+    name = canonical(name)
     if name not in REGISTRY:
         raise BadInput(f"Unknown scheduler '{name}' (choose one of: {', '.join(NAMES)}).")
     cls, overrides = REGISTRY[name]
@@ -31,4 +50,4 @@ def make(name: str, config: dict | None = None) -> Scheduler:
 
 
 __all__ = ["DDIM", "LCM", "NAMES", "REGISTRY", "DPMSolverMultistep", "EulerAncestral", "EulerDiscrete",
-           "Scheduler", "SchedulerConfig", "make"]
+           "Scheduler", "SchedulerConfig", "canonical", "make"]

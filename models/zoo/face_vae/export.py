@@ -15,7 +15,7 @@ import torch
 
 from .data import HELD_OUT_SEED0, WORK, faces_path, held_out
 from .model import Decoder, Encoder, FaceVae, VaeConfig
-from .train import FINAL, to_float
+from .train import CHECKPOINT, FINAL, evaluate, to_float
 
 OUT = Path(__file__).resolve().parents[3] / "resources" / "models" / "faces-vae"
 PCA_FACES = 10_000
@@ -57,6 +57,27 @@ def pca_axes(means: np.ndarray, seed: int = 0) -> dict:
     }
 
 
+def load_trained(work: Path, from_checkpoint: bool = False) -> tuple[dict, FaceVae]:
+    """The final model (or the latest checkpoint) with its configs and metrics, in eval mode."""
+    if from_checkpoint:
+        saved = torch.load(work / CHECKPOINT, map_location="cpu", weights_only=False)
+    else:
+        saved = torch.load(work / FINAL, map_location="cpu", weights_only=False)
+    model = FaceVae(VaeConfig(**saved["vae_config"]))
+    model.load_state_dict(saved["model"])
+    model.eval()
+    if from_checkpoint:
+        cfg, state = saved["train_config"], saved["state"]
+        faces = np.load(faces_path(cfg["count"], work), mmap_mode="r")
+        metrics = evaluate(model, torch.from_numpy(np.asarray(faces[-cfg["val"]:])))
+        model.eval()
+        metrics.update({"train_seconds": round(state["elapsed"], 1), "steps": state["step"],
+                        "images_seen": state["step"] * cfg["batch"],
+                        "epochs": round(state["step"] * cfg["batch"] / (cfg["count"] - cfg["val"]), 2)})
+        saved["metrics"] = metrics
+    return saved, model
+
+
 def export_onnx(model: FaceVae, out: Path) -> None:
     z_dim = model.cfg.z_dim
     torch.onnx.export(model.encoder, torch.zeros(1, 3, 64, 64), out / "encoder.onnx", input_names=["image"],
@@ -96,6 +117,7 @@ def write_card(out: Path, info: dict) -> None:
     axes_rows = "\n".join(f"| {k} | {info['sigma'][k]:.3f} | {100 * shares[k]:.1f}% | {100 * sum(shares[:k + 1]):.1f}% |"
                           for k in range(min(10, len(shares))))
     m, t = info["metrics"], info["train"]
+    partial = f" — exported from a checkpoint of an unfinished {t['budget_s'] / 60:.0f}-minute run" if info["partial"] else ""
     text = f"""# faces-vae
 
 A small convolutional VAE over 64×64 RGB faces, trained by Genloom. Licence: MIT (weights trained by Genloom
@@ -119,7 +141,7 @@ Held-out faces for the metrics below use seeds {HELD_OUT_SEED0:,}+ that were nev
 ## Training
 Adam, batch {t['batch']}, learning rate {t['lr']} → {t['lr_min']} (cosine over the time budget), one CPU thread
 (`torch.set_num_threads(1)`) on a shared 2-core machine: **{m['train_seconds'] / 60:.1f} min** wall time,
-{m['steps']:,} steps, {m['images_seen']:,} images ({m['epochs']} epochs). Recipe: `python -m models.zoo.face_vae.data`,
+{m['steps']:,} steps, {m['images_seen']:,} images ({m['epochs']} epochs){partial}. Recipe: `python -m models.zoo.face_vae.data`,
 `python -m models.zoo.face_vae.train`, `python -m models.zoo.face_vae.export`.
 
 ## Metrics (held-out DCGAN faces, decoding the encoder mean)
@@ -153,13 +175,12 @@ GANSpace style: PCA of the encoder means of {PCA_FACES:,} training faces. Axis *
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--from-checkpoint", action="store_true",
+                        help="export the latest checkpoint of an unfinished training run")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    saved = torch.load(WORK / FINAL, map_location="cpu", weights_only=False)
-    vcfg = VaeConfig(**saved["vae_config"])
-    model = FaceVae(vcfg)
-    model.load_state_dict(saved["model"])
-    model.eval()
+    saved, model = load_trained(WORK, args.from_checkpoint)
+    vcfg = model.cfg
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     export_onnx(model, out)
@@ -186,7 +207,7 @@ def main() -> None:
         "mean_face_mse": float(np.mean((x - x.mean(0)) ** 2)),
         "kl_per_dim": [float(v) for v in kl],
         "sigma": axes["sigma"], "variance_share": axes["variance_share"],
-        "metrics": saved["metrics"], "train": train_cfg,
+        "metrics": saved["metrics"], "train": train_cfg, "partial": args.from_checkpoint,
     }
     info.update(onnx_check(out, test, vcfg.z_dim))
     manifest = {

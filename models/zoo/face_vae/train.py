@@ -114,7 +114,7 @@ def train(cfg: TrainConfig, vcfg: VaeConfig, work: Path = WORK) -> Path:
             print(json.dumps(line), file=log, flush=True)
         if time.time() - last_ckpt > cfg.checkpoint_every_s:
             _save({"model": model.state_dict(), "opt": opt.state_dict(), "state": state,
-                   "torch_rng": torch.get_rng_state()}, ckpt)
+                   "torch_rng": torch.get_rng_state(), "vae_config": asdict(vcfg), "train_config": asdict(cfg)}, ckpt)
             last_ckpt = time.time()
     metrics = evaluate(model, val_set)
     metrics.update({"train_seconds": round(state["elapsed"], 1), "steps": state["step"],

@@ -29,7 +29,7 @@ class TextConfig:
 @dataclass
 class UNetConfig:
     latent: int = 4
-    ch: tuple[int, int, int] = (48, 96, 144)  # widths at 16, 8, 4 px
+    ch: tuple[int, int, int] = (64, 96, 128)  # widths at 16, 8, 4 px
     ctx_dim: int = 128
     heads: int = 4
     attn_levels: tuple[bool, bool, bool] = (False, True, True)

@@ -34,8 +34,8 @@ def main() -> None:
     ap.add_argument("--out", default="/work/artifacts/shapes")
     ap.add_argument("--minutes", type=float, default=75.0)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=6e-4)
-    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--ema", type=float, default=0.998)
     ap.add_argument("--save-every", type=float, default=240.0, help="seconds between checkpoints")
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -80,7 +80,7 @@ def main() -> None:
     while time.time() - t0 < budget:
         frac = (time.time() - t0) / budget
         for g in opt.param_groups:
-            g["lr"] = args.lr * min(1.0, (step + 1) / 200) * (0.1 + 0.9 * (1 - frac))
+            g["lr"] = args.lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * (1 - frac))
         images, caps = batch(rng, args.batch)
         caps = ["" if rng.random() < DROP else c for c in caps]
         ids = torch.from_numpy(tokenizer.encode(tok, caps)[:, :n_tok])  # (B, 32)
