@@ -57,20 +57,26 @@ def _whole(value, name: str, low: int, high: int) -> int:
 
 def resolve(request: ImageRequest, params: dict) -> dict:
     """The request's settings with the model's defaults filled in, checked; plain values only."""
-    pick = lambda key, param: getattr(request, key) if getattr(request, key) is not None else params.get(param)  # noqa: E731
-    steps = pick("steps", "steps") or FALLBACK["steps"]
-    cfg = pick("cfg", "guidance")
-    cfg = FALLBACK["cfg"] if cfg is None else cfg
+    def pick(key: str, param: str, fallback):
+        for value in (getattr(request, key), params.get(param), fallback):
+            if value is not None:
+                return value
+
+    steps, cfg = pick("steps", "steps", FALLBACK["steps"]), pick("cfg", "guidance", FALLBACK["cfg"])
     seed = request.seed
     if seed is None or seed == -1:
         seed = random.randint(0, MAX_SEED)
+    try:
+        cfg = float(cfg)
+    except (TypeError, ValueError):
+        raise BadInput(f"CFG scale must be a number, not {cfg!r}.") from None
     settings = {
         "prompt": str(request.prompt), "negative": str(request.negative or ""),
-        "steps": _whole(steps, "Steps", 1, 1000), "cfg": float(cfg),
-        "scheduler": schedulers.canonical(pick("scheduler", "scheduler") or FALLBACK["scheduler"]),
+        "steps": _whole(steps, "Steps", 1, 1000), "cfg": cfg,
+        "scheduler": schedulers.canonical(pick("scheduler", "scheduler", FALLBACK["scheduler"])),
         "seed": _whole(seed, "Seed", 0, MAX_SEED),
-        "width": _whole(pick("width", "width") or FALLBACK["width"], "Width", 8, 4096),
-        "height": _whole(pick("height", "height") or FALLBACK["height"], "Height", 8, 4096),
+        "width": _whole(pick("width", "width", FALLBACK["width"]), "Width", 8, 4096),
+        "height": _whole(pick("height", "height", FALLBACK["height"]), "Height", 8, 4096),
         "batch_size": _whole(request.batch_size, "Batch size", 1, 64),
         "batch_count": _whole(request.batch_count, "Batch count", 1, 1000),
         "init_image": str(request.init_image) if request.init_image else None,

@@ -28,10 +28,12 @@ class LatentPreview:
     def __call__(self, latent: np.ndarray) -> np.ndarray:
         """(C, h, w) scaled latent -> (h * upscale, w * upscale, 3) uint8."""
         c, h, w = latent.shape
-        rgb = latent.reshape(c, h * w).T.astype(np.float32) @ self.matrix.T + self.bias  # (h*w, 3)
-        img = np.clip((rgb + 1.0) * 127.5, 0, 255).astype(np.uint8).reshape(h, w, 3)
+        rgb = self.matrix @ latent.reshape(c, h * w).astype(np.float32, copy=False)  # (3, h*w)
+        rgb += self.bias[:, None]
+        np.nan_to_num(rgb, copy=False)
+        img = np.clip(rgb * 127.5 + 127.5, 0, 255).astype(np.uint8).T.reshape(h, w, 3)  # (h, w, 3)
         if self.upscale > 1:
-            img = img.repeat(self.upscale, axis=0).repeat(self.upscale, axis=1)
+            img = np.repeat(np.repeat(img, self.upscale, axis=0), self.upscale, axis=1)
         return img
 
     def to_json(self) -> dict:

@@ -36,8 +36,9 @@ def plan_mode(tensor, precision: str):
 class GraphBuilder:
     """Collects nodes and initializers; small helpers emit the common patterns."""
 
-    def __init__(self, cfg: GgufConfig):
+    def __init__(self, cfg: GgufConfig, accuracy_level: int = 4):
         self.cfg = cfg
+        self.accuracy_level = accuracy_level
         self.nodes: list = []
         self.inits: list = []
         self.count = 0
@@ -74,7 +75,7 @@ class GraphBuilder:
         b = self.const(q.packed, base + ".q")
         s = self.const(q.scales.reshape(-1).astype(np.float32), base + ".scales")
         y = self.op("MatMulNBits", [x, b, s], domain=MS, K=q.k, N=q.n, bits=q.bits, block_size=BLOCK,
-                    accuracy_level=4)[0]
+                    accuracy_level=self.accuracy_level)[0]
         if q.offsets is None:
             return y
         offsets = self.const(np.ascontiguousarray(q.offsets.T.astype(np.float32)), base + ".offsets")  # (nb, N)
@@ -139,14 +140,15 @@ def rope_tables(cfg: GgufConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_graph(cfg: GgufConfig, tensors: dict, precision: str = "auto",
-                on_progress: Callable[[int, int], None] | None = None):
-    """The ONNX ModelProto for the model; `tensors` maps GGUF names to ReaderTensors."""
+                on_progress: Callable[[int, int], None] | None = None, accuracy_level: int = 4):
+    """The ONNX ModelProto for the model; `tensors` maps GGUF names to ReaderTensors.
+    accuracy_level 4 lets MatMulNBits quantize activations to int8 (fast); 0 keeps them float (exact)."""
     def get(name):
         if name not in tensors:
             raise ModelError(f"The GGUF file has no tensor {name}")
         return tensors[name]
 
-    g = GraphBuilder(cfg)
+    g = GraphBuilder(cfg, accuracy_level)
     kv, hd = cfg.n_kv_heads, cfg.head_dim
     inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
               helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total"]),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.runtime.errors import BadInput
+from models.runtime.errors import BadInput, ModelError
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -84,15 +84,18 @@ class RepetitionPenalty:
     last_n: int = 64  # -1: whole history
 
     def __call__(self, logits, history=()):
+        return self.apply_inplace(np.array(logits, dtype=np.float64), history)
+
+    def apply_inplace(self, x: np.ndarray, history=()) -> np.ndarray:
+        """Penalise `x` (V,) in place and return it."""
         if self.penalty == 1.0 or self.last_n == 0 or len(history) == 0:
-            return logits
+            return x
         window = history if self.last_n < 0 else history[-self.last_n:]
         seen = np.unique(np.asarray(window, dtype=np.int64))
-        seen = seen[(seen >= 0) & (seen < logits.shape[-1])]
-        out = np.array(logits, dtype=np.float64)
-        picked = out[seen]
-        out[seen] = np.where(picked > 0, picked / self.penalty, picked * self.penalty)
-        return out
+        seen = seen[(seen >= 0) & (seen < x.shape[-1])]
+        picked = x[seen]
+        x[seen] = np.where(picked > 0, picked / self.penalty, picked * self.penalty)
+        return x
 
 
 @dataclass
@@ -101,11 +104,34 @@ class TopK:
 
     k: int
 
-    def __call__(self, logits, history=()):
+    def keep_ids(self, logits, scratch: np.ndarray | None = None) -> np.ndarray | None:
+        """Ids of the survivors, or None when nothing is dropped. `scratch` (same shape and dtype)
+        avoids allocating a copy for the partial sort."""
         if self.k <= 0 or self.k >= logits.shape[-1]:
-            return logits
-        kth = np.partition(logits, -self.k)[-self.k]
-        return np.where(logits >= kth, logits, -np.inf)
+            return None
+        if scratch is None:
+            scratch = logits.copy()
+        else:
+            np.copyto(scratch, logits)
+        scratch.partition(-self.k)
+        return np.flatnonzero(logits >= scratch[-self.k])
+
+    def __call__(self, logits, history=()):
+        keep = self.keep_ids(logits)
+        return logits if keep is None else _scatter(keep, logits[keep], logits.shape[-1])
+
+
+def _finite(logits: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """Ids (None = all of them) and float64 probabilities of the tokens still in play
+    (earlier filters set the others to -inf)."""
+    top = logits.max() if logits.size else -np.inf
+    if not top > -np.inf:
+        raise BadInput("Every token was filtered out: loosen the sampler settings")
+    ids = None if logits.min() > -np.inf else np.flatnonzero(logits > -np.inf)  # (n,)
+    probs = np.subtract(logits if ids is None else logits[ids], top, dtype=np.float64)
+    np.exp(probs, out=probs)
+    probs /= probs.sum()
+    return ids, probs
 
 
 @dataclass
@@ -118,27 +144,36 @@ class TopP:
     def __call__(self, logits, history=()):
         if self.p >= 1.0:
             return logits
-        probs = softmax(logits)
-        order = np.argsort(-probs, kind="stable")  # most likely first
-        cumulative = np.cumsum(probs[order])
-        n_keep = int(np.searchsorted(cumulative, self.p, side="left")) + 1
-        out = np.full_like(logits, -np.inf, dtype=np.float64)
-        keep = order[:min(n_keep, len(order))]
+        ids, probs = _finite(logits)
+        n, k = probs.size, min(probs.size, 64)
+        while True:  # sort only the head of the distribution, widening it until it holds mass p
+            head = np.argpartition(probs, n - k)[n - k:] if k < n else np.arange(n)
+            head = head[np.argsort(-probs[head], kind="stable")]  # most likely first
+            cumulative = np.cumsum(probs[head])
+            if cumulative[-1] >= self.p or k >= n:
+                break
+            k = min(n, k * 8)
+        n_keep = min(int(np.searchsorted(cumulative, self.p, side="left")) + 1, head.size)
+        keep = head[:n_keep] if ids is None else ids[head[:n_keep]]
+        out = np.full(logits.shape, -np.inf)
         out[keep] = logits[keep]
         return out
 
 
 @dataclass
 class MinP:
-    """Keep tokens whose probability is at least min_p times the best token's."""
+    """Keep tokens whose probability is at least min_p times the best token's, i.e. whose logit is
+    at least max_logit + log(min_p) (no softmax needed)."""
 
     min_p: float
 
     def __call__(self, logits, history=()):
         if self.min_p <= 0.0:
             return logits
-        probs = softmax(logits)
-        return np.where(probs >= self.min_p * probs.max(), logits, -np.inf)
+        top = logits.max()
+        if not top > -np.inf:
+            raise BadInput("Every token was filtered out: loosen the sampler settings")
+        return np.where(logits >= top + math.log(self.min_p), logits, -np.inf)
 
 
 @dataclass
@@ -165,30 +200,73 @@ class Dist:
         self.rng = np.random.default_rng(seed)
 
     def __call__(self, logits) -> int:
-        probs = softmax(logits)
+        ids, probs = _finite(np.asarray(logits))
         cumulative = np.cumsum(probs)
-        index = int(np.searchsorted(cumulative, self.rng.random() * cumulative[-1], side="right"))
-        index = min(index, len(probs) - 1)
-        while probs[index] == 0.0:  # float round-off at the top end: step back to a real token
-            index -= 1
-        return index
+        index = min(int(np.searchsorted(cumulative, self.rng.random() * cumulative[-1], side="right")), probs.size - 1)
+        return index if ids is None else int(ids[index])
 
 
 @dataclass
 class SamplerChain:
-    """Filters applied in order, then a picker."""
+    """Filters applied in order, then a picker. Once a filter has dropped most of the vocabulary the
+    chain carries on with the survivors only (top-k/top-p/min-p/temperature do not care about token
+    ids), so a 50k-token row costs about one pass."""
 
     filters: list = field(default_factory=list)
     picker: object = field(default_factory=Greedy)
+    _buffers: dict = field(default_factory=dict, repr=False)
+
+    def _buffer(self, name: str, like: np.ndarray) -> np.ndarray:
+        """A reusable (V,) work array: big fresh allocations page-fault on every token."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = self._buffers[name] = np.empty_like(like)
+        return buf
+
+    def _run(self, logits, history) -> tuple[np.ndarray | None, np.ndarray]:
+        x = np.asarray(logits).reshape(-1)  # (V,) float32 rows stay float32 until compacted
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+        if np.isnan(x.max()):
+            raise ModelError("The model produced NaN logits: it is broken or ran out of numeric range")
+        vocab, ids = x.size, None  # ids: the token id of each entry of x once compacted
+        for stage in self.filters:
+            if isinstance(stage, RepetitionPenalty):
+                if ids is not None:
+                    x, ids = _scatter(ids, x, vocab), None
+                work = self._buffer("work", x)
+                if work is not x:
+                    np.copyto(work, x)
+                x = stage.apply_inplace(work, history)
+                continue
+            if isinstance(stage, TopK) and ids is None:  # one pass straight to the survivors
+                keep = stage.keep_ids(x, self._buffer("scratch", x))
+                if keep is not None:
+                    ids, x = keep, x[keep].astype(np.float64)
+                continue
+            x = stage(x, history)
+            if x.size > 64:
+                alive = np.flatnonzero(x > -np.inf)
+                if alive.size * 4 < x.size:
+                    ids, x = (alive if ids is None else ids[alive]), x[alive].astype(np.float64)
+        return ids, x
 
     def filter(self, logits, history=()) -> np.ndarray:
-        x = np.asarray(logits, dtype=np.float64).reshape(-1)  # (V,)
-        for stage in self.filters:
-            x = stage(x, history)
-        return x
+        """The (V,) float64 logits after every filter, dropped tokens at -inf."""
+        vocab = np.asarray(logits).size
+        ids, x = self._run(logits, history)
+        return x.astype(np.float64) if ids is None else _scatter(ids, x, vocab)
 
     def sample(self, logits, history=()) -> int:
-        return self.picker(self.filter(logits, history))
+        ids, x = self._run(logits, history)
+        index = self.picker(x)
+        return int(index if ids is None else ids[index])
+
+
+def _scatter(ids: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    out = np.full(size, -np.inf)
+    out[ids] = values
+    return out
 
 
 def build_chain(settings: SamplerSettings) -> SamplerChain:

@@ -389,8 +389,9 @@ def read_gguf_tokenizer_metadata(path) -> dict:
 
 
 def tokenizer_files_from_gguf(meta: dict) -> dict[str, bytes]:
-    """File name -> bytes for a model folder (`tokenizer.json` or `tokenizer.model`, plus
-    `tokenizer_config.json` with bos/eos/pad, add_bos_token and the chat template) from GGUF metadata."""
+    """File name -> bytes for a model folder from GGUF metadata: `tokenizer.json` (gpt2 vocab) or
+    `tokenizer.model` (llama vocab), `tokenizer_config.json` (bos/eos/pad/unk, add_bos_token, chat
+    template) and, when the GGUF names extra end-of-turn tokens, `generation_config.json`."""
     model = meta.get("tokenizer.ggml.model")
     tokens = meta.get("tokenizer.ggml.tokens")
     if not tokens:
@@ -424,4 +425,8 @@ def tokenizer_files_from_gguf(meta: dict) -> dict[str, bytes]:
     if meta.get("tokenizer.chat_template"):
         config["chat_template"] = str(meta["tokenizer.chat_template"])
     files["tokenizer_config.json"] = json.dumps(config, indent=2, ensure_ascii=False).encode("utf-8")
+    ends = [i for i in (eos, token_id("eot"), token_id("eom")) if i is not None]
+    if len(set(ends)) > 1:  # end-of-turn tokens (Llama 3 <|eot_id|>) also stop generation
+        generation = {"bos_token_id": bos, "eos_token_id": list(dict.fromkeys(ends))}
+        files["generation_config.json"] = json.dumps(generation, indent=2).encode("utf-8")
     return files

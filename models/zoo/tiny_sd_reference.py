@@ -73,50 +73,54 @@ def _patch_noise(rng: np.random.Generator, store: list):
     lcm.randn_tensor = randn_tensor
 
 
-def scheduler_goldens(out: Path) -> None:
-    """Run every (scheduler, config, steps, strength) case with diffusers; save inputs and outputs."""
+def diffusers_case(name: str, config: dict, steps: int, strength: float, base: np.ndarray, image: np.ndarray) -> dict:
+    """One sampling loop of diffusers' scheduler `name` on the fake denoiser; arrays keyed like schedulers.npz."""
     import diffusers
     import torch
 
+    cls_name, overrides = CLASSES[name]
+    sched = getattr(diffusers, cls_name).from_config({**config, **overrides})
+    _patch_noise(np.random.default_rng(11), [])
+    start_noise = np.random.default_rng(3).standard_normal(base.shape, dtype=np.float32)
+    if cls_name == "LCMScheduler":
+        sched.set_timesteps(steps, strength=strength)
+    else:
+        sched.set_timesteps(steps)
+    t_start = steps - min(int(steps * strength), steps)
+    timesteps = sched.timesteps[t_start:]
+    if hasattr(sched, "set_begin_index"):
+        sched.set_begin_index(t_start)
+    if strength < 1.0:
+        x = sched.add_noise(torch.from_numpy(image), torch.from_numpy(start_noise), timesteps[:1])
+    else:
+        x = torch.from_numpy(start_noise) * sched.init_noise_sigma
+    out = {"start": x.numpy().astype(np.float32)}
+    scaled, x0s = [], []
+    for t in timesteps:
+        x_in = sched.scale_model_input(x, t)
+        scaled.append(x_in.numpy())
+        model_out = fake_denoiser(x_in.numpy(), float(t), base)
+        res = sched.step(torch.from_numpy(model_out), t, x, return_dict=False)
+        x = res[0]
+        x0s.append(res[1].numpy() if len(res) > 1 else np.zeros_like(model_out))
+    out.update(timesteps=timesteps.numpy().astype(np.float64), init_noise_sigma=np.float64(float(sched.init_noise_sigma)),
+               scaled=np.stack(scaled).astype(np.float32), x0=np.stack(x0s).astype(np.float32),
+               final=x.numpy().astype(np.float32))
+    return out
+
+
+def scheduler_goldens(out: Path) -> None:
+    """Run every (scheduler, config, steps, strength) case with diffusers; save inputs and outputs."""
     rng = np.random.default_rng(7)
     base = rng.standard_normal((1, 4, 4, 4), dtype=np.float32)
     image = np.clip(rng.standard_normal((1, 4, 4, 4), dtype=np.float32), -1, 1)
     arrays = {"base": base, "image": image}
-    for name, (cls_name, overrides) in CLASSES.items():
+    for name in CLASSES:
         for cfg_name, cfg in CONFIGS.items():
             for steps, strength in RUNS:
                 key = f"{name}|{cfg_name}|{steps}|{strength}"
-                sched = getattr(diffusers, cls_name).from_config({**cfg, **overrides})
-                noises: list = []
-                _patch_noise(np.random.default_rng(11), noises)
-                start_noise = np.random.default_rng(3).standard_normal((1, 4, 4, 4), dtype=np.float32)
-                if cls_name == "LCMScheduler":
-                    sched.set_timesteps(steps, strength=strength)
-                else:
-                    sched.set_timesteps(steps)
-                keep = min(int(steps * strength), steps)
-                t_start = steps - keep
-                timesteps = sched.timesteps[t_start:]
-                if hasattr(sched, "set_begin_index"):
-                    sched.set_begin_index(t_start)
-                if strength < 1.0:
-                    x = sched.add_noise(torch.from_numpy(image), torch.from_numpy(start_noise), timesteps[:1])
-                else:
-                    x = torch.from_numpy(start_noise) * sched.init_noise_sigma
-                arrays[key + "|start"] = x.numpy().astype(np.float32)
-                scaled, x0s = [], []
-                for t in timesteps:
-                    x_in = sched.scale_model_input(x, t)
-                    scaled.append(x_in.numpy())
-                    model_out = fake_denoiser(x_in.numpy(), float(t), base)
-                    res = sched.step(torch.from_numpy(model_out), t, x, return_dict=False)
-                    x = res[0]
-                    x0s.append(res[1].numpy() if len(res) > 1 else np.zeros_like(model_out))
-                arrays[key + "|timesteps"] = timesteps.numpy().astype(np.float64)
-                arrays[key + "|init_noise_sigma"] = np.float64(float(sched.init_noise_sigma))
-                arrays[key + "|scaled"] = np.stack(scaled).astype(np.float32)
-                arrays[key + "|x0"] = np.stack(x0s).astype(np.float32)
-                arrays[key + "|final"] = x.numpy().astype(np.float32)
+                for field, value in diffusers_case(name, cfg, steps, strength, base, image).items():
+                    arrays[f"{key}|{field}"] = value
     np.savez_compressed(out / "schedulers.npz", **arrays)
     (out / "scheduler_cases.json").write_text(json.dumps(
         {"names": list(CLASSES), "configs": CONFIGS, "runs": RUNS}, indent=1), encoding="utf-8")
@@ -210,25 +214,37 @@ def write_tokenizer(folder: Path) -> int:
 
 
 # ---------------------------------------------------------------- tiny torch models and their ONNX export
-def tiny_models(vocab_size: int, cond_dim: int | None):
+PRESETS = {  # "tiny": committed test fixture; "bench": an SD-shaped random model for benchmarks (not committed)
+    "tiny": {"unet": (8, 16), "groups": 4, "heads": 4, "text": 32, "layers": 2, "vae": (4, 8, 8, 8), "sample": 8},
+    "bench": {"unet": (64, 128, 256), "groups": 32, "heads": 8, "text": 128, "layers": 4, "vae": (32, 64, 128, 128),
+              "sample": 32},
+}
+
+
+def tiny_models(vocab_size: int, cond_dim: int | None, preset: str = "tiny"):
     import torch
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
+    size = PRESETS[preset]
     torch.manual_seed(0)  # vae and text encoder first, so both variants share their weights
     vae = AutoencoderKL(
-        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=4,
-        block_out_channels=(4, 8, 8, 8), down_block_types=("DownEncoderBlock2D",) * 4,
-        up_block_types=("UpDecoderBlock2D",) * 4, scaling_factor=0.18215, sample_size=64,
+        in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1, norm_num_groups=size["vae"][0],
+        block_out_channels=size["vae"], down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4, scaling_factor=0.18215, sample_size=size["sample"] * 8,
     ).eval()
     text = CLIPTextModel(CLIPTextConfig(
-        vocab_size=vocab_size, hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+        vocab_size=vocab_size, hidden_size=size["text"], intermediate_size=size["text"] + 5,
+        num_hidden_layers=size["layers"], num_attention_heads=4,
         max_position_embeddings=77, bos_token_id=vocab_size - 2, eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1,
     )).eval()
+    levels = len(size["unet"])
     unet = UNet2DConditionModel(
-        sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(8, 16),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32, attention_head_dim=4, norm_num_groups=4, time_cond_proj_dim=cond_dim,
+        sample_size=size["sample"], in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=size["unet"],
+        down_block_types=("CrossAttnDownBlock2D",) * (levels - 1) + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * (levels - 1),
+        cross_attention_dim=size["text"], attention_head_dim=size["heads"], norm_num_groups=size["groups"],
+        time_cond_proj_dim=cond_dim,
     ).eval()
     with torch.no_grad():  # random init gives near-zero UNet outputs; widen them so schedulers differ visibly
         for p in unet.parameters():
@@ -252,13 +268,15 @@ def export_onnx(module, args, path: Path, inputs, outputs, dynamic, external=Fal
     onnx.save_model(model, str(path))
 
 
-def export_model(folder: Path, lcm: bool) -> dict:
+def export_model(folder: Path, lcm: bool, preset: str = "tiny") -> dict:
     """Export a tiny SD model in the optimum layout; the LCM variant has fp16 I/O, int64 ids, scalar timestep."""
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
     vocab_size = write_tokenizer(folder / "tokenizer")
-    text, unet, vae = tiny_models(vocab_size, 8 if lcm else None)
+    text, unet, vae = tiny_models(vocab_size, 8 if lcm else None, preset)
+    size = PRESETS[preset]
+    side, dim = size["sample"], size["text"]
     half = torch.float16 if lcm else torch.float32
     ids_dtype = torch.int64 if lcm else torch.int32
 
@@ -282,8 +300,8 @@ def export_model(folder: Path, lcm: bool) -> dict:
     ids = torch.zeros(1, 77, dtype=ids_dtype)
     export_onnx(Text(text), (ids,), folder / "text_encoder/model.onnx", ["input_ids"],
                 ["last_hidden_state", "pooler_output"], {"input_ids": batch})
-    sample = torch.zeros(2, 4, 8, 8, dtype=half)
-    states = torch.zeros(2, 77, 32, dtype=half)
+    sample = torch.zeros(2, 4, side, side, dtype=half)
+    states = torch.zeros(2, 77, dim, dtype=half)
     if lcm:
         args = (sample, torch.tensor(999, dtype=torch.int64), states, torch.zeros(2, 8, dtype=half))
         names = ["sample", "timestep", "encoder_hidden_states", "timestep_cond"]
@@ -294,10 +312,12 @@ def export_model(folder: Path, lcm: bool) -> dict:
         dynamic = {"sample": {0: "batch", 2: "h", 3: "w"}, "timestep": batch, "encoder_hidden_states": batch}
     export_onnx(Unet(unet), args, folder / "unet/model.onnx", names, ["out_sample"], {**dynamic, "out_sample": batch},
                 external=not lcm)
+    (folder / "unet/config.json").write_text(json.dumps({"sample_size": side, "in_channels": 4, "out_channels": 4,
+                                                          "cross_attention_dim": dim, "time_cond_proj_dim": 8 if lcm else None}))
     if lcm:  # the LCM variant shares tokenizer and VAE with the main model (tests copy them in)
         shutil.rmtree(folder / "tokenizer")
     else:
-        export_vae(folder, vae)
+        export_vae(folder, vae, side)
     scheduler = {"_class_name": "LCMScheduler" if lcm else "PNDMScheduler", **SD_CONFIG, "skip_prk_steps": True}
     (folder / "scheduler").mkdir(exist_ok=True)
     (folder / "scheduler/scheduler_config.json").write_text(json.dumps(scheduler, indent=1))
@@ -309,7 +329,7 @@ def export_model(folder: Path, lcm: bool) -> dict:
     return {"text": text, "unet": unet, "vae": vae, "scheduler": scheduler}
 
 
-def export_vae(folder: Path, vae) -> None:
+def export_vae(folder: Path, vae, side: int = 8) -> None:
     import torch
 
     class Decoder(torch.nn.Module):
@@ -324,9 +344,9 @@ def export_vae(folder: Path, vae) -> None:
         def forward(self, sample):
             return self.inner.encode(sample).latent_dist.parameters  # (B, 2C, h, w): mean, logvar
 
-    export_onnx(Decoder(vae), (torch.zeros(1, 4, 8, 8),), folder / "vae_decoder/model.onnx",
+    export_onnx(Decoder(vae), (torch.zeros(1, 4, side, side),), folder / "vae_decoder/model.onnx",
                 ["latent_sample"], ["sample"], {"latent_sample": {0: "batch", 2: "h", 3: "w"}})
-    export_onnx(Encoder(vae), (torch.zeros(1, 3, 64, 64),), folder / "vae_encoder/model.onnx",
+    export_onnx(Encoder(vae), (torch.zeros(1, 3, side * 8, side * 8),), folder / "vae_encoder/model.onnx",
                 ["sample"], ["latent_parameters"], {"sample": {0: "batch", 2: "H", 3: "W"}})
     (folder / "vae_decoder/config.json").write_text(json.dumps({"scaling_factor": 0.18215, "latent_channels": 4}))
 
@@ -409,11 +429,17 @@ def build_all(out: Path) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="tests/fixtures/tiny_sd")
-    parser.add_argument("--only", choices=["schedulers", "model", "all"], default="all")
+    parser.add_argument("--only", choices=["schedulers", "model", "all", "bench"], default="all",
+                        help="bench: only export the larger random 'bench' model to --out (for benchmarks/diffusion.py)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.only in ("schedulers", "all"):
         scheduler_goldens(out)
+    if args.only == "bench":
+        import torch
+
+        torch.set_num_threads(1)
+        export_model(out, lcm=False, preset="bench")
     if args.only in ("model", "all"):
         build_all(out)

@@ -45,3 +45,18 @@ def lcm_folder(tmp_path_factory):
     for item in (FIXTURES / "model_lcm").iterdir():
         (shutil.copytree if item.is_dir() else shutil.copy)(item, folder / item.name)
     return folder
+
+
+@pytest.fixture(scope="module")
+def ctx(tmp_path_factory):
+    """A real Context on a fresh GENLOOM_HOME (CPU provider) with the tiny model imported as 'tiny'."""
+    from models.diffusion.importer import import_model
+    from models.runtime.context import Context
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GENLOOM_HOME", str(tmp_path_factory.mktemp("home")))
+        context = Context(provider="cpu")
+        import_model(FIXTURES / "model", context.registry, name="tiny")
+        yield context
+        if "gallery" in context.__dict__:
+            context.gallery.close()

@@ -53,3 +53,27 @@ def test_leading_space_strip(smollm_tok):
     ids = smollm_tok.encode(" Hello there")
     assert "".join(_stream(smollm_tok, ids, strip_leading_space=True)[0]) == "Hello there"
     assert "".join(_stream(smollm_tok, ids)[0]) == " Hello there"
+
+
+def test_sentencepiece_style_hf_tokenizer(tmp_path):
+    """A Llama-2-style tokenizer.json (Metaspace + byte fallback): '▁' is a space, <0xNN> a raw byte."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    from models.llm.tokenizer import load_tokenizer
+
+    pieces = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + ["\u2581", "\u2581hello", "\u2581world"]
+    pieces += list("abcdefghijklmnopqrstuvwxyz!")
+    backend = Tokenizer(models.Unigram([(p, -1.0 if len(p) > 1 else -5.0) for p in pieces], unk_id=0,
+                                       byte_fallback=True))
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first")
+    backend.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                         decoders.Strip(" ", 1, 0)])
+    backend.add_special_tokens(["<s>", "</s>"])
+    backend.save(str(tmp_path / "tokenizer.json"))
+    tok = load_tokenizer(tmp_path)
+    assert tok.byte_mode == "spm" and tok.strip_leading_space
+    ids = tok.encode("hello world \U0001F600!")
+    assert b"".join(tok.token_bytes(i) for i in ids) == " hello world \U0001F600!".encode()
+    pieces_out, detok = _stream(tok, ids, strip_leading_space=tok.strip_leading_space)
+    assert "".join(pieces_out) == tok.decode(ids) == "hello world \U0001F600!"
+    assert pieces_out.count("") >= 3  # the emoji's first three byte tokens

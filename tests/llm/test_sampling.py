@@ -8,7 +8,7 @@ import pytest
 
 from models.llm.sampling import (Dist, Greedy, MinP, RepetitionPenalty, SamplerSettings, TopK, TopP, build_chain,
                                  inspect, softmax)
-from models.runtime.errors import BadInput
+from models.runtime.errors import BadInput, ModelError
 
 
 def _logits(seed, n=64):
@@ -76,7 +76,7 @@ def test_edge_cases():
     assert _kept(MinP(0.0)(x)) == set(range(5))
     pen = RepetitionPenalty(2.0, -1)(x, [0, 0, 3, 99])  # unknown ids ignored, repeats counted once
     assert pen.tolist() == [1.0, 2.0, 1.0, -2.0, -3.0]
-    assert RepetitionPenalty(2.0, 0)(x, [0]) is x
+    assert np.array_equal(RepetitionPenalty(2.0, 0)(x, [0]), x)
 
 
 def test_chain_order_and_greedy():
@@ -131,9 +131,11 @@ def test_absurd_settings_are_bad_input(changes, message):
     assert "\n" not in str(info.value)
 
 
-def test_everything_filtered_is_bad_input():
+def test_everything_filtered_is_bad_input_and_nan_is_model_error():
     with pytest.raises(BadInput, match="Every token was filtered out"):
         softmax(np.full(4, -np.inf))
+    with pytest.raises(ModelError, match="NaN logits"):
+        build_chain(SamplerSettings()).sample(np.array([1.0, np.nan, 0.0]))
 
 
 def test_inspect_reports_each_stage():

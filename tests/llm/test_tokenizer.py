@@ -110,6 +110,8 @@ def test_tiny_gguf_bpe_by_hand(tmp_path):
     ids = tok.encode("hello world<|end|>42")
     assert [tok.id_to_piece(i) for i in ids] == ["hello", "\u0120w", "o", "r", "l", "d", "<|end|>", "4", "2"]
     assert tok.eos_ids == [0] and tok.chat_template == "{{ messages }}"
+    files = tokenizer_files_from_gguf({**meta, "tokenizer.ggml.eot_token_id": len(tokens) - 1})
+    assert json.loads(files["generation_config.json"])["eos_token_id"] == [0, len(tokens) - 1]
     assert tok.decode(ids) == "hello world<|end|>42"
     assert json.loads(tokenizer_json_from_gguf_metadata(tokens, merges, types, "gpt2"))["model"]["type"] == "BPE"
     with pytest.raises(ModelError, match="pre-tokenizer 'deepseek-coder' is not supported"):

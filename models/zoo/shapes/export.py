@@ -35,13 +35,29 @@ class TextOnnx(nn.Module):
         return h, pooled
 
 
+SD_SCALE = 0.18215  # the VAE scaling factor of SD 1.x, hard-coded by some pipelines
+
+
 class DecoderOnnx(nn.Module):
-    def __init__(self, dec: Decoder):
+    """Takes latents divided by SD_SCALE (as SD pipelines do) and undoes the ratio to our scale."""
+
+    def __init__(self, dec: Decoder, scale: float):
         super().__init__()
-        self.dec = dec
+        self.dec, self.ratio = dec, SD_SCALE / scale
 
     def forward(self, latent_sample: torch.Tensor) -> torch.Tensor:
-        return self.dec(latent_sample)  # (B, 4, h, w) unscaled -> (B, 3, 4h, 4w)
+        return self.dec(latent_sample * self.ratio)  # (B, 4, h, w) -> (B, 3, 4h, 4w)
+
+
+class EncoderOnnx(nn.Module):
+    """Returns latents that become diffusion-space latents when multiplied by SD_SCALE."""
+
+    def __init__(self, enc: Encoder, scale: float):
+        super().__init__()
+        self.enc, self.ratio = enc, scale / SD_SCALE
+
+    def forward(self, sample: torch.Tensor) -> torch.Tensor:
+        return self.enc(sample) * self.ratio  # (B, 3, H, W) -> (B, 4, H/4, W/4)
 
 
 def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str],
@@ -115,17 +131,17 @@ def export(ckpt_dir: Path, out: Path, use_ema: bool = True) -> dict:
                  "encoder_hidden_states": {0: "batch"}, "out_sample": {0: "batch", 2: "height", 3: "width"}})
         diffs["unet"] = _max_diff(p, {"sample": sample, "timestep": t, "encoder_hidden_states": ctx},
                                   [unet(sample, t, ctx)])
-        lat = torch.randn(2, 4, 16, 16) / scale
+        lat = torch.randn(2, 4, 16, 16) / SD_SCALE
         p = out / "vae_decoder" / "model.onnx"
-        _export(DecoderOnnx(dec), (lat,), p, ["latent_sample"], ["sample"],
+        _export(DecoderOnnx(dec, scale), (lat,), p, ["latent_sample"], ["sample"],
                 {"latent_sample": {0: "batch", 2: "height", 3: "width"}, "sample": {0: "batch", 2: "height", 3: "width"}})
-        diffs["vae_decoder"] = _max_diff(p, {"latent_sample": lat}, [dec(lat)])
+        diffs["vae_decoder"] = _max_diff(p, {"latent_sample": lat}, [DecoderOnnx(dec, scale)(lat)])
         img = torch.rand(2, 3, 64, 64) * 2 - 1
         p = out / "vae_encoder" / "model.onnx"
-        _export(enc, (img,), p, ["sample"], ["latent_sample"],
+        _export(EncoderOnnx(enc, scale), (img,), p, ["sample"], ["latent_sample"],
                 {"sample": {0: "batch", 2: "height", 3: "width"}, "latent_sample": {0: "batch", 2: "height", 3: "width"}})
-        diffs["vae_encoder"] = _max_diff(p, {"sample": img}, [enc(img)])
-    _component_configs(out, scale, tcfg, ucfg)
+        diffs["vae_encoder"] = _max_diff(p, {"sample": img}, [EncoderOnnx(enc, scale)(img)])
+    _component_configs(out, SD_SCALE, tcfg, ucfg)
     preview = fit_preview(enc, dec, scale)
     (out / "preview.json").write_text(json.dumps(preview, indent=2))
     sizes = {part: (out / part / "model.onnx").stat().st_size
@@ -136,15 +152,15 @@ def export(ckpt_dir: Path, out: Path, use_ema: bool = True) -> dict:
         "license": "Apache-2.0 (weights trained by Genloom on procedural images)",
         "source": "models/zoo/shapes (trained in-house)",
         "params": {"default": True, "width": 64, "height": 64, "latent_channels": 4,
-                   "vae_scale_factor": 4, "scaling_factor": round(scale, 6),
+                   "vae_scale_factor": 4, "scaling_factor": SD_SCALE,
                    "steps": 25, "guidance": 5.0, "scheduler": "euler_a", "max_prompt_tokens": 30},
     }
     (out / "genloom.json").write_text(json.dumps(manifest, indent=2))
     return {"max_abs_diff": diffs, "bytes": sizes, "total_mb": sum(sizes.values()) / 2**20,
             "params": {"vae_encoder": count(enc), "vae_decoder": count(dec),
                        "text_encoder": count(text), "unet": count(unet)},
-            "unet_steps": st["step"], "unet_minutes": st["elapsed"] / 60,
-            "ae_steps": ae["step"], "ae_minutes": ae["elapsed"] / 60, "scale": scale}
+            "unet_steps": st["step"], "unet_minutes": st["elapsed"] / 60, "latent_std_scale": scale,
+            "ae_steps": ae["step"], "ae_minutes": ae["elapsed"] / 60, "scale": SD_SCALE}
 
 
 def main() -> None:

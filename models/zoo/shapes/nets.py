@@ -84,27 +84,47 @@ class Decoder(nn.Module):
         return torch.tanh(self.net(z))  # (B, latent, 16, 16) -> (B, 3, 64, 64) in [-1, 1]
 
 
+class Attention(nn.Module):
+    """Multi-head attention written with plain matmuls (exports to any ONNX opset)."""
+
+    def __init__(self, dim: int, heads: int, kv_dim: int = 0):
+        super().__init__()
+        kv_dim = kv_dim or dim
+        self.heads = heads
+        self.q = nn.Linear(dim, dim)
+        self.kv = nn.Linear(kv_dim, 2 * dim)
+        self.o = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, ctx: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        b, t, d = x.shape
+        hs = d // self.heads
+        q = self.q(x).reshape(b, t, self.heads, hs).transpose(1, 2)  # (B, nh, T, hs)
+        k, v = self.kv(ctx).reshape(b, ctx.shape[1], 2, self.heads, hs).permute(2, 0, 3, 1, 4)  # (B, nh, S, hs)
+        att = q @ k.transpose(-1, -2) * (hs ** -0.5)  # (B, nh, T, S)
+        if mask is not None:
+            att = att + mask
+        y = att.softmax(dim=-1) @ v  # (B, nh, T, hs)
+        return self.o(y.transpose(1, 2).reshape(b, t, d))  # (B, T, D)
+
+
 class Block(nn.Module):
     """Transformer layer: self-attention, optional cross-attention, MLP (all pre-norm)."""
 
-    def __init__(self, dim: int, heads: int, ctx_dim: int = 0, causal: bool = False):
+    def __init__(self, dim: int, heads: int, ctx_dim: int = 0):
         super().__init__()
         self.n1 = nn.LayerNorm(dim)
-        self.sa = nn.MultiheadAttention(dim, heads, batch_first=True)
-        self.ca = nn.MultiheadAttention(dim, heads, kdim=ctx_dim, vdim=ctx_dim,
-                                        batch_first=True) if ctx_dim else None
+        self.sa = Attention(dim, heads)
+        self.ca = Attention(dim, heads, ctx_dim) if ctx_dim else None
         self.n2 = nn.LayerNorm(dim) if ctx_dim else None
         self.n3 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(nn.Linear(dim, dim * 4), nn.GELU(), nn.Linear(dim * 4, dim))
-        self.causal = causal
 
     def forward(self, x: torch.Tensor, ctx: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
         h = self.n1(x)
-        x = x + self.sa(h, h, h, attn_mask=mask, need_weights=False)[0]  # (B, T, D)
+        x = x + self.sa(h, h, mask)  # (B, T, D)
         if self.ca is not None:
-            h = self.n2(x)
-            x = x + self.ca(h, ctx, ctx, need_weights=False)[0]  # (B, T, D)
+            x = x + self.ca(self.n2(x), ctx)  # (B, T, D)
         return x + self.ff(self.n3(x))
 
 
@@ -116,9 +136,9 @@ class TextEncoder(nn.Module):
         self.tok = nn.Embedding(cfg.vocab, cfg.dim)
         self.pos = nn.Parameter(torch.zeros(1, cfg.max_len, cfg.dim))
         nn.init.normal_(self.pos, std=0.01)
-        self.blocks = nn.ModuleList([Block(cfg.dim, cfg.heads, causal=True) for _ in range(cfg.layers)])
+        self.blocks = nn.ModuleList([Block(cfg.dim, cfg.heads) for _ in range(cfg.layers)])
         self.norm = nn.LayerNorm(cfg.dim)
-        mask = torch.full((cfg.max_len, cfg.max_len), float("-inf")).triu(1)
+        mask = torch.full((cfg.max_len, cfg.max_len), -1e9).triu(1)  # causal
         self.register_buffer("mask", mask, persistent=False)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,14 @@ from .data import batch, to_tensor
 from .nets import AEConfig, Decoder, Encoder, count
 
 
+def edge_weight(x: torch.Tensor, boost: float = 8.0) -> torch.Tensor:
+    """(B, 1, 64, 64) loss weights: 1 + boost near colour edges, so small shapes stay sharp."""
+    local = F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+    edge = ((x - local).abs().amax(dim=1, keepdim=True) > 0.05).float()
+    edge = F.max_pool2d(edge, 3, stride=1, padding=1)
+    return 1.0 + boost * edge
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="/work/artifacts/shapes")
@@ -55,7 +63,8 @@ def main() -> None:
         z = enc(x)  # (B, 4, 16, 16)
         zn = z + 0.1 * z.detach().std() * torch.randn_like(z)
         y = dec(zn)  # (B, 3, 64, 64)
-        loss = F.l1_loss(y, x) + F.mse_loss(y, x) + 1e-3 * z.pow(2).mean()
+        err = (y - x).abs() + (y - x).pow(2)  # (B, 3, 64, 64)
+        loss = (edge_weight(x) * err).mean() + 1e-3 * z.pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
