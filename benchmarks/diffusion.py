@@ -4,8 +4,9 @@
         --peer-python /work/devvenv/bin/python
 
 Each side runs in its own process (so peak RSS is its own): Genloom with this interpreter, diffusers with
---peer-python (an environment with diffusers + torch). Both get the same initial latents, prompt, steps,
-CFG and scheduler. Prints one JSON object: s/step, s/image, peak RSS, preview overhead, ratios, and the
+--peer-python (an environment with diffusers + torch); the sides alternate for --rounds rounds so machine
+load hits both alike. Both get the same initial latents, prompt, steps, CFG, scheduler and onnxruntime
+session options. Prints one JSON object: s/step, s/image, peak RSS, preview overhead, ratios, and the
 largest pixel difference between the two outputs (deterministic schedulers should agree).
 """
 from __future__ import annotations
@@ -76,6 +77,22 @@ def run_genloom(args) -> dict:
             "preview_share_of_step": round(statistics.median(preview_share), 5), "peak_rss_mb": round(peak_rss_mb(), 1)}
 
 
+def same_session_options():
+    """ORT options equal to Genloom's SessionCache (models/runtime/session.py), so only the pipelines differ."""
+    import os
+
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = max(1, min(8, os.cpu_count() or 1))
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
 def run_peer(args) -> dict:
     import diffusers
     import torch
@@ -84,7 +101,8 @@ def run_peer(args) -> dict:
     torch.set_num_threads(1)
     started = time.perf_counter()
     pipe = OnnxStableDiffusionPipeline.from_pretrained(args.model, provider="CPUExecutionProvider", safety_checker=None,
-                                                       feature_extractor=None, requires_safety_checker=False)
+                                                       feature_extractor=None, requires_safety_checker=False,
+                                                       sess_options=same_session_options())
     cls_name, overrides = PEER_SCHEDULERS[args.scheduler]
     pipe.scheduler = getattr(diffusers, cls_name).from_config({**pipe.scheduler.config, **overrides})
     pipe.set_progress_bar_config(disable=True)
@@ -125,7 +143,8 @@ def main() -> None:
     parser.add_argument("--cfg", type=float, default=7.0)
     parser.add_argument("--scheduler", default="DDIM", choices=sorted(PEER_SCHEDULERS))
     parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs per process (after a warm-up)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating Genloom/diffusers processes per side")
     parser.add_argument("--peer-python", default="/work/devvenv/bin/python")
     parser.add_argument("--side", choices=["both", "genloom", "peer"], default="both")
     parser.add_argument("--image-out", default="")
@@ -138,11 +157,25 @@ def main() -> None:
         return
     scratch = Path("/tmp") / f"genloom-bench-{int(time.time())}"
     scratch.mkdir(parents=True, exist_ok=True)
-    ours = spawn(sys.executable, "genloom", args, scratch / "genloom.npy")
-    peer = spawn(args.peer_python, "peer", args, scratch / "peer.npy") if Path(args.peer_python).exists() \
-        else {"error": f"{args.peer_python} not found"}
+    runs: dict = {"genloom": [], "diffusers_onnx": []}
+    peer_ok = Path(args.peer_python).exists()
+    for _ in range(args.rounds):  # alternate the sides so load from other processes hits both alike
+        runs["genloom"].append(spawn(sys.executable, "genloom", args, scratch / "genloom.npy"))
+        runs["diffusers_onnx"].append(spawn(args.peer_python, "peer", args, scratch / "peer.npy") if peer_ok
+                                      else {"error": f"{args.peer_python} not found"})
     report = {"model": args.model, "size": args.size, "steps": args.steps, "cfg": args.cfg,
-              "scheduler": args.scheduler, "genloom": ours, "diffusers_onnx": peer}
+              "scheduler": args.scheduler, "rounds": args.rounds, "statistic": "min over rounds (median in *_median)"}
+    for side, results in runs.items():
+        good = [r for r in results if "error" not in r]
+        if not good:
+            report[side] = results[0]
+            continue
+        summary = {k: v for k, v in good[-1].items() if not isinstance(v, (int, float))}
+        for key in (k for k, v in good[0].items() if isinstance(v, (int, float))):
+            values = [r[key] for r in good]
+            summary[key], summary[key + "_median"] = min(values), round(statistics.median(values), 4)
+        report[side] = summary
+    ours, peer = report["genloom"], report["diffusers_onnx"]
     if "error" not in ours and "error" not in peer:
         a, b = np.load(scratch / "genloom.npy").astype(int), np.load(scratch / "peer.npy").astype(int)
         report["max_pixel_diff"] = int(np.abs(a - b).max())

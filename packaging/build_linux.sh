@@ -3,7 +3,7 @@
 #
 #   packaging/build_linux.sh            # from the repository root or anywhere; needs python3 >= 3.10 and network
 #                                       # access to PyPI the first time (for the build venv)
-#   packaging/build_linux.sh --gpu      # keep onnxruntime's CUDA provider (+285 MB; needs CUDA 12 + cuDNN 9 on the
+#   packaging/build_linux.sh --gpu      # keep onnxruntime's CUDA provider (+285 MB; needs CUDA 13 + cuDNN 9 on the
 #                                       # target machine)
 #
 # Environment: PYTHON (interpreter for the build venv, default python3), GENLOOM_HOME (where a built chat model
@@ -52,7 +52,7 @@ home="${GENLOOM_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/genloom}"
 chat="$home/models/smollm2-135m-instruct"
 extra=""
 if [[ "${GENLOOM_BUNDLE_NO_CHAT:-0}" != "1" && -f "$chat/genloom.json" ]]; then
-    say "bundling the chat model from $chat ($(du -sh "$chat" | cut -f1))"
+    say "bundling the chat model from $chat ($(du -shL "$chat" | cut -f1))"
     extra="$chat"
 else
     say "no built chat model at $chat: the bundle will offer to build it on first run (needs 'genloom setup' from pip)"
@@ -67,7 +67,12 @@ GENLOOM_BUNDLE_EXTRA_MODELS="$extra" GENLOOM_BUNDLE_GPU="$GPU" \
 
 bundle="$WORK/dist/genloom"
 install -m 755 packaging/install.sh "$bundle/install.sh"
-cp packaging/BUNDLE_README.txt "$bundle/README.txt"
+if [[ "$GPU" == 1 ]]; then
+    gpu_line="This build can use an NVIDIA GPU when CUDA 13 and cuDNN 9 are installed."
+    sed "s/^This build runs models on the CPU\./$gpu_line/" packaging/BUNDLE_README.txt > "$bundle/README.txt"
+else
+    cp packaging/BUNDLE_README.txt "$bundle/README.txt"
+fi
 cp LICENSE "$bundle/LICENSE" 2>/dev/null || true
 
 # 4. The tarball: genloom/ at its top.

@@ -21,7 +21,10 @@ case "${1:-}" in
         else
             ln -sfn "$EXE" "$LINK"
             echo "Linked $LINK -> $EXE"
-            case ":$PATH:" in *":$BIN:"*) ;; *) echo "Note: $BIN is not on your PATH; add it to use 'genloom' in a terminal." ;; esac
+            case ":$PATH:" in
+                *":$BIN:"*) ;;
+                *) echo "Note: $BIN is not on your PATH; add it to use 'genloom' in a terminal." ;;
+            esac
         fi
         ;;
     --uninstall)

@@ -5,6 +5,7 @@ thread by a ThumbnailLoader, so the grid stays smooth with tens of thousands of 
 """
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, QTimer
@@ -88,7 +89,7 @@ class GalleryPanel(Panel):
         self.zoom.setValue(160)
         self.zoom.setMaximumWidth(120)
         self.zoom.setToolTip("Thumbnail size.")
-        self.zoom.valueChanged.connect(lambda value: self.view.set_tile(value))
+        self.zoom.valueChanged.connect(self._on_zoom)
         bar.addWidget(self.search_box, 1)
         for widget in (self.kind_combo, self.model_combo, self.favourites_check, self.trash_check, self.zoom):
             bar.addWidget(widget)
@@ -96,12 +97,15 @@ class GalleryPanel(Panel):
 
         splitter = QSplitter(Qt.Horizontal)
         self.view = GalleryView(self.zoom.value())
+        self.loader.set_tile(self.zoom.value())
         self.view.setModel(self.model)
         self.view.setToolTip("Your saved items, newest first. Double-click or Enter opens one; Delete moves "
                              "the selection to the trash.")
         self.view.doubleClicked.connect(lambda _index: self.open_current())
         self.view.open_pressed.connect(lambda _n: self.open_current())
         self.view.delete_pressed.connect(lambda _n: self.delete_selected())
+        self.view.verticalScrollBar().valueChanged.connect(lambda _value: self.loader.pause(True))
+        self.view.settled.timeout.connect(lambda: self.loader.pause(False))
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
         self.details.setToolTip("Model, seed, date and parameters of the selected item.")
@@ -138,6 +142,11 @@ class GalleryPanel(Panel):
         actions.addWidget(self.status)
         layout.addLayout(actions)
 
+    def _on_zoom(self, tile: int) -> None:
+        self.loader.set_tile(tile)
+        self.view.set_tile(tile)
+        self.view.viewport().update()
+
     def _button(self, text: str, tip: str, slot) -> QPushButton:
         button = QPushButton(text)
         button.setToolTip(tip)
@@ -168,7 +177,9 @@ class GalleryPanel(Panel):
         scroll = self.view.verticalScrollBar().value()
         keep = min(self.model.rowCount(), KEEP_ROWS_ON_REFRESH)
         self._reload(self.filters(), keep_rows=keep, reselect=self.selected_ids())
-        self.view.verticalScrollBar().setValue(scroll)
+        if scroll:
+            self.view.doItemsLayout()  # lay the reloaded rows out now so the old position exists again
+            self.view.verticalScrollBar().setValue(scroll)
 
     def reload_models(self) -> None:
         """Refill the model filter from the store, keeping the chosen model."""
@@ -187,8 +198,8 @@ class GalleryPanel(Panel):
     def _reload(self, filters: Filters, keep_rows: int, reselect: list[int] | None = None) -> None:
         try:
             self.model.set_filters(filters, keep_rows)
-        except GenloomError as exc:
-            self.services.notify(one_line(exc), "error")
+        except (GenloomError, sqlite3.Error) as exc:  # e.g. the index is locked by another Genloom
+            self.services.notify(f"The gallery could not be read: {one_line(exc)}", "error")
         if reselect:
             self.select_ids(reselect)
         self._update_actions()
@@ -298,7 +309,7 @@ class GalleryPanel(Panel):
     def _change(self, action, message: str) -> None:
         try:
             action()
-        except GenloomError as exc:
+        except (GenloomError, sqlite3.Error) as exc:
             self.services.notify(one_line(exc), "error")
         else:
             self.services.notify(message, "info")

@@ -99,15 +99,17 @@ class GalleryModel(QAbstractListModel):
 
     # ---- loading -------------------------------------------------------------------------------
     def set_filters(self, filters: Filters, keep_rows: int = 0) -> None:
-        """Reload from the first page; `keep_rows` loads at least that many rows (to keep the scroll)."""
+        """Reload from the first page; `keep_rows` loads at least that many rows (to keep the scroll).
+
+        The query runs before the reset, so a failing query leaves the current rows in place.
+        """
+        want = max(self.page, keep_rows)
+        self.queries += 1
+        batch = self.store.list(**filters.query(), limit=want, offset=0)
         self.beginResetModel()
         self.filters = filters
         self.loader.clear_queue()
-        self.exhausted = False
-        self.items = []
-        self.rows = {}
-        want = max(self.page, keep_rows)
-        batch = self._query(want, 0)
+        self.exhausted = len(batch) < want
         self.items = batch
         self.rows = {item.id: row for row, item in enumerate(batch)}
         self.endResetModel()

@@ -1,11 +1,12 @@
 """The gallery's thumbnail grid: a QListView in icon mode with a delegate that draws placeholders."""
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate
 
 CAPTION_HEIGHT = 20
+SETTLE_MS = 120  # thumbnails wait until scrolling pauses this long
 
 
 class GalleryDelegate(QStyledItemDelegate):
@@ -29,8 +30,10 @@ class GalleryDelegate(QStyledItemDelegate):
         if pixmap is None or pixmap.isNull():
             painter.fillRect(square, option.palette.color(QPalette.Midlight))  # opaque: blending is slow
         else:
-            painter.setRenderHint(QPainter.SmoothPixmapTransform)
-            size = pixmap.size().scaled(square.size(), Qt.KeepAspectRatio)
+            size = pixmap.size()
+            if size.width() > square.width() or size.height() > square.height():  # zoom changed, not remade yet
+                painter.setRenderHint(QPainter.SmoothPixmapTransform)
+                size = size.scaled(square.size(), Qt.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(square.center())
             painter.drawPixmap(target, pixmap)
@@ -62,6 +65,10 @@ class GalleryView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollPerPixel)
         self.setSpacing(4)
         self.set_tile(tile)
+        self.settled = QTimer(self)  # fires once scrolling has stopped for a moment
+        self.settled.setSingleShot(True)
+        self.settled.setInterval(SETTLE_MS)
+        self.verticalScrollBar().valueChanged.connect(lambda _value: self.settled.start())
 
     def set_tile(self, tile: int) -> None:
         self.delegate.tile = tile

@@ -2,9 +2,9 @@
 
 The GUI thread asks `get(item)`: a cached QPixmap comes back at once; otherwise None (draw a placeholder)
 and the item is queued. Worker runnables on a private QThreadPool take the most recent request first (the
-tiles on screen now), read `<gallery>/thumbs/<id>.png` or make it from the file with Pillow, and hand a
-QImage back through the `ready(id)` signal, delivered queued on the GUI thread. Requests for tiles that
-scrolled away long ago are dropped once the queue is longer than `max_pending`.
+tiles on screen now), read `<gallery>/thumbs/<id>.png` or make it from the file with Qt, scale it to the
+tile size shown, and pass the QImage back; `ready(id)` is emitted on the GUI thread once it is cached.
+Requests for tiles that scrolled away long ago are dropped once the queue is longer than `max_pending`.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRect, QRunnable, QThreadPool, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRect, QRunnable, QThreadPool, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QImageReader, QPainter, QPixmap
 
 THUMB_SIZE = 192  # same size and file name as GalleryStore.thumbnail, so both share the disk cache
@@ -64,9 +64,15 @@ class _Job(QRunnable):
             item_id, path, is_text = request
             try:
                 image = text_tile(path) if is_text else image_thumb(path, loader.thumbs / f"{item_id}.png")
+                tile = loader.tile
+                if max(image.width(), image.height()) > tile:  # pre-scaled here, painting is a plain blit
+                    image = image.scaled(tile, tile, Qt.KeepAspectRatio, Qt.SmoothTransformation)
             except Exception:  # a broken or vanished file: show a grey tile, never crash the pool
                 image = None
-            loader._finish(item_id, image)
+            try:
+                loader._finish(item_id, image)
+            except RuntimeError:  # the panel was destroyed while this tile loaded (application exit)
+                return
 
 
 class ThumbnailLoader(QObject):
@@ -79,18 +85,24 @@ class ThumbnailLoader(QObject):
                  parent=None):
         super().__init__(parent)
         self.thumbs = Path(thumbs_dir)
+        self.tile = THUMB_SIZE  # the size tiles are shown at; set_tile() changes it
         self.cache = ThumbnailCache(capacity)
         self.max_pending = max_pending
         self.failed: set[int] = set()
-        self.requested = 0  # how many thumbnails were ever queued (tests and the benchmark read it)
+        self.requested = 0  # how many requests were ever queued, including re-requests of dropped ones
+        self.delivered = 0  # how many thumbnails were made or read from the disk cache
         self._lock = threading.Lock()
         self._stack: list[tuple[int, Path, bool]] = []
         self._queued: set[int] = set()
         self._running_jobs = 0
+        self._paused = False
         self._results: list[tuple[int, QImage | None]] = []
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads or max(1, min(4, (os.cpu_count() or 2) // 2)))  # leave cores to the GUI
         self._delivered.connect(self._deliver, Qt.QueuedConnection)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
 
     # ---- GUI thread ----------------------------------------------------------------------------
     def get(self, item) -> QPixmap | None:
@@ -100,11 +112,31 @@ class ThumbnailLoader(QObject):
         self._request(item)
         return None
 
+    def pause(self, paused: bool) -> None:
+        """While the user flicks through the grid, make nothing: the tiles would be gone before they were
+        ready, and the work would compete with painting for the CPU and the GIL. Resuming starts the
+        most recent requests (the tiles on screen) first."""
+        with self._lock:
+            self._paused = paused
+            start = 0 if paused else min(len(self._stack), self.pool.maxThreadCount() - self._running_jobs)
+            self._running_jobs += max(0, start)
+        for _ in range(max(0, start)):
+            self.pool.start(_Job(self))
+
+    def set_tile(self, tile: int) -> None:
+        """Show tiles at `tile` px: cached pixmaps are dropped and remade (quickly, from the disk cache)."""
+        tile = min(int(tile), THUMB_SIZE)
+        if tile != self.tile:
+            self.tile = tile
+            self.cache = ThumbnailCache(self.cache.capacity)
+            self.clear_queue()
+
     def forget(self, item_id: int) -> None:
         self.cache.discard(item_id)
         self.failed.discard(item_id)
 
     def pending(self) -> int:
+        """Requests queued or being made (queued ones wait while paused)."""
         with self._lock:
             return len(self._stack) + self._running_jobs
 
@@ -113,6 +145,11 @@ class ThumbnailLoader(QObject):
         with self._lock:
             self._stack.clear()
             self._queued.clear()
+
+    def shutdown(self) -> None:
+        """Drop queued work and let the running tiles finish (called when the application quits)."""
+        self.clear_queue()
+        self.pool.waitForDone(3000)
 
     def wait(self, msecs: int = 10000) -> bool:
         return self.pool.waitForDone(msecs)
@@ -128,7 +165,7 @@ class ThumbnailLoader(QObject):
             if len(self._stack) > self.max_pending:
                 dropped = self._stack.pop(0)
                 self._queued.discard(dropped[0])
-            if self._running_jobs < self.pool.maxThreadCount():
+            if not self._paused and self._running_jobs < self.pool.maxThreadCount():
                 self._running_jobs += 1
                 start = True
         if start:
@@ -137,6 +174,7 @@ class ThumbnailLoader(QObject):
     def _deliver(self, _count: int = 0) -> None:
         with self._lock:
             results, self._results = self._results, []
+        self.delivered += len(results)
         for item_id, image in results:
             if image is None:
                 self.failed.add(item_id)
@@ -147,7 +185,7 @@ class ThumbnailLoader(QObject):
     # ---- pool threads --------------------------------------------------------------------------
     def _take(self) -> tuple[int, Path, bool] | None:
         with self._lock:
-            if not self._stack:
+            if not self._stack or self._paused:
                 self._running_jobs -= 1
                 return None
             return self._stack.pop()  # newest first: what is on screen now

@@ -65,7 +65,8 @@ def launch_command() -> list[str]:
     found = shutil.which(APP_ID)
     if found:
         return [str(Path(found).resolve())]
-    return [str(Path(sys.executable).resolve()), "-m", "desktop.main"]
+    # not resolved: a venv's python is a symlink to the base interpreter, which lacks the venv's packages
+    return [os.path.abspath(sys.executable), "-m", "desktop.main"]
 
 
 def quote_exec(arg: str) -> str:

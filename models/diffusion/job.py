@@ -1,8 +1,10 @@
 """Diffusion jobs: text-to-image / image-to-image with an SD model from the registry.
 
 `run(ImageRequest, ctx)` yields Progress (one per denoising step across the whole job), Partial("preview")
-images, Notices, and one Result whose payload has files, gallery_ids, model, seed, scheduler, steps,
-elapsed_s, s_per_step, images (HxWx3 uint8 arrays) and filmstrip (when asked).
+images, Partial("image") per finished image, Notices, and one Result whose payload has files, gallery_ids,
+model, seed, scheduler, steps, elapsed_s, s_per_step (wall time per denoising step, including text
+encoding and decoding), unet_s, width, height, images (HxWx3 uint8 arrays) and filmstrip (when asked:
+dicts with step, t, seed, x0 and noisy lists of half-size HxWx3 uint8 images).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from models.runtime.errors import BadInput
-from models.runtime.events import Notice, Partial, Progress, Result
+from models.runtime.events import Partial, Progress, Result
 
 from . import schedulers
 from .pipeline import GenerateArgs, Output, generate
@@ -98,9 +100,8 @@ def run(request: ImageRequest, ctx) -> Iterator:
 
 def _generate(request: ImageRequest, ctx, model, settings: dict) -> Iterator:
     started = time.perf_counter()
-    per_run = None
     files, ids, images, filmstrip = [], [], [], []
-    unet_seconds = steps_done = 0.0
+    unet_seconds, steps_done = 0.0, 0
     for run_index in range(settings["batch_count"]):
         seed = settings["seed"] + run_index * settings["batch_size"]
         args = GenerateArgs(**{k: settings[k] for k in ("prompt", "negative", "steps", "cfg", "scheduler", "width",
@@ -108,7 +109,6 @@ def _generate(request: ImageRequest, ctx, model, settings: dict) -> Iterator:
                             seed=seed)
         for event in generate(model, args):
             if isinstance(event, Progress):
-                per_run = event.total
                 steps_done += 1
                 yield Progress(run_index * event.total + event.step, settings["batch_count"] * event.total,
                                event.message)
@@ -127,14 +127,12 @@ def _generate(request: ImageRequest, ctx, model, settings: dict) -> Iterator:
     elapsed = time.perf_counter() - started
     payload = {
         "files": files, "gallery_ids": ids, "model": model.name, "seed": settings["seed"],
-        "scheduler": settings["scheduler"], "steps": per_run or settings["steps"], "elapsed_s": round(elapsed, 3),
+        "scheduler": settings["scheduler"], "steps": settings["steps"], "elapsed_s": round(elapsed, 3),
         "s_per_step": round(elapsed / steps_done, 4) if steps_done else None, "images": images,
         "width": settings["width"], "height": settings["height"], "unet_s": round(unet_seconds, 3),
     }
     if settings["filmstrip"]:
         payload["filmstrip"] = filmstrip
-    if not request.save:
-        yield Notice("Images were not saved to the gallery (save is off).")
     yield Result(payload)
 
 

@@ -130,6 +130,8 @@ def generate(model: SDModel, args: GenerateArgs) -> Iterator:
     #    LCM UNets embed the guidance scale; CFG <= 1 (Turbo-style) skips the negative pass.
     use_cfg = args.cfg > 1.0 and not model.lcm
     check_args(model, args, 2 if use_cfg else 1)
+    if args.negative.strip() and not use_cfg:
+        yield Notice("The negative prompt is ignored: it needs CFG above 1 (and a non-LCM model).")
     sched = schedulers.make(args.scheduler, model.scheduler_config)
     sched.set_timesteps(args.steps, strength=args.strength if args.init_image else 1.0)
     b, c = args.batch_size, model.latent_channels
@@ -188,8 +190,9 @@ def generate(model: SDModel, args: GenerateArgs) -> Iterator:
             out.preview_seconds += time.perf_counter() - tick
             yield Partial("preview", preview)
         if i in frames:
+            noisy = sched.scale_model_input(latents, t)  # variance-preserving view, what the UNet sees next
             out.filmstrip.append({"step": i + 1, "t": float(t), "x0": _decode_all(model, x0, small=True),
-                                  "noisy": _decode_all(model, latents, small=True)})
+                                  "noisy": _decode_all(model, noisy, small=True)})
 
     # 6. Decode with the VAE, one image at a time (less memory), and explain NaN or black results.
     if not np.isfinite(latents).all():

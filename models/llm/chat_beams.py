@@ -48,13 +48,13 @@ def beam_answer(request, engine, state, prompt_ids, logits, seed):
         if parents is None:  # rows == [prompt]: the prompt was already fed
             if request.inspect:
                 record[()] = top_candidates(logits, engine)
-            return logits[None, :], [state]
+            return np.array(logits)[None, :], [state]
         forks, out = [], []
         for row, parent in zip(rows, parents):
             fork = engine.fork(states[parent])
             if len(fork.tokens) + 1 > engine.context:
                 raise _Stopped()
-            out.append(engine.feed(fork, [row[-1]]))  # (V,)
+            out.append(np.array(engine.feed(fork, [row[-1]])))  # (V,), copied: the decoder reuses its buffer
             forks.append(fork)
             if request.inspect:
                 record[tuple(row[len(prompt):])] = top_candidates(out[-1], engine)

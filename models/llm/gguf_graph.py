@@ -121,12 +121,14 @@ def merge(quants: list[Quant]) -> Quant:
                  np.concatenate([q.scales for q in quants], axis=0), offsets)
 
 
-def fused_mode(tensors, precision: str):
-    """One storage mode for weights that get fused: the widest any of them needs."""
+def fused_linear(g: GraphBuilder, x: str, tensors: list, precision: str, base: str) -> str:
+    """One fused linear when all weights share a storage mode, else one per weight joined by Concat
+    (so mixed-type files such as Q4_K_M keep every tensor exact)."""
     modes = [plan_mode(t, precision) for t in tensors]
     if all(m == modes[0] for m in modes):
-        return modes[0]
-    return 8 if all(isinstance(m, int) for m in modes) else "fp32"
+        return g.linear(x, tensors, modes[0], base)
+    parts = [g.linear(x, [t], m, f"{base}.{j}") for j, (t, m) in enumerate(zip(tensors, modes))]
+    return g.op("Concat", parts, axis=-1)[0]
 
 
 def rope_tables(cfg: GgufConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -178,7 +180,7 @@ def build_graph(cfg: GgufConfig, tensors: dict, precision: str = "auto",
         p = f"blk.{i}."
         x, residual = norm(g, residual, pending, get(p + "attn_norm.weight"), cfg.rms_eps)
         qkv_t = [get(p + "attn_q.weight"), get(p + "attn_k.weight"), get(p + "attn_v.weight")]
-        qkv = g.linear(x, qkv_t, fused_mode(qkv_t, precision), f"l{i}.qkv")  # (B, S, (nh + 2 kv) hd)
+        qkv = fused_linear(g, x, qkv_t, precision, f"l{i}.qkv")  # (B, S, (nh + 2 kv) hd)
         biases = [tensors.get(p + f"attn_{w}.bias") for w in "qkv"]
         if all(b is not None for b in biases):
             qkv = g.op("Add", [qkv, g.const(np.concatenate([dequantize(b) for b in biases]), "qkv_bias")])[0]
@@ -189,26 +191,27 @@ def build_graph(cfg: GgufConfig, tensors: dict, precision: str = "auto",
                             rotary_interleaved=int(cfg.interleaved_rope),
                             names=[g.name("attn"), f"present.{i}.key", f"present.{i}.value"])  # (B, S, nh hd)
         o_t = [get(p + "attn_output.weight")]
-        attn_out = g.linear(attn, o_t, fused_mode(o_t, precision), f"l{i}.o")  # (B, S, D)
+        attn_out = fused_linear(g, attn, o_t, precision, f"l{i}.o")  # (B, S, D)
         x, residual = norm(g, residual, attn_out, get(p + "ffn_norm.weight"), cfg.rms_eps)
         gu_t = [get(p + "ffn_gate.weight"), get(p + "ffn_up.weight")]
-        gate_up = g.linear(x, gu_t, fused_mode(gu_t, precision), f"l{i}.gate_up")  # (B, S, 2F)
+        gate_up = fused_linear(g, x, gu_t, precision, f"l{i}.gate_up")  # (B, S, 2F)
         gate, up = g.op("Split", [gate_up, g.const(np.array([cfg.ffn, cfg.ffn], np.int64), "split")],
                         n_out=2, axis=-1)
         act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])[0]])[0], up])[0]  # SiLU(gate) * up
         d_t = [get(p + "ffn_down.weight")]
-        pending = g.linear(act, d_t, fused_mode(d_t, precision), f"l{i}.down")  # (B, S, D)
+        pending = fused_linear(g, act, d_t, precision, f"l{i}.down")  # (B, S, D)
         if on_progress:
             on_progress(i + 1, steps)
     x, _ = norm(g, residual, pending, get("output_norm.weight"), cfg.rms_eps)
     head = tensors["output.weight"] if "output.weight" in tensors else get("token_embd.weight")
-    logits = g.linear(x, [head], fused_mode([head], precision), "lm_head")  # (B, S, V)
+    logits = fused_linear(g, x, [head], precision, "lm_head")  # (B, S, V)
     g.nodes.append(helper.make_node("Identity", [logits], ["logits"], name="logits_out"))
 
     graph = helper.make_graph(g.nodes, "genloom_llama", inputs, outputs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(MS, 1)],
                               producer_name="genloom-gguf")
     model.ir_version = 10
+    helper.set_model_props(model, {"genloom.kv_shared_buffer": "1", "genloom.source": "gguf"})
     if on_progress:
         on_progress(steps, steps)
     return model

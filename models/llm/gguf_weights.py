@@ -183,7 +183,7 @@ def quantize(w: np.ndarray, bits: int) -> Quant:
 
 
 def as_quant(tensor, bits: int) -> Quant:
-    """The tensor at `bits`: exact when the GGUF type already is that width, requantized otherwise."""
+    """The tensor at `bits`: kept as stored when the GGUF type already is that width, requantized otherwise."""
     kind = type_name(tensor)
     if (bits == 4 and kind in ("Q4_0", "Q4_1")) or (bits == 8 and kind == "Q8_0"):
         return native_quant(tensor)

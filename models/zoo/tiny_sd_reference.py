@@ -28,6 +28,8 @@ CLASSES = {  # A1111 name -> (diffusers class name, config overrides)
     "DPM++ 2M Karras": ("DPMSolverMultistepScheduler", {"use_karras_sigmas": True}),
     "DDIM": ("DDIMScheduler", {}),
     "LCM": ("LCMScheduler", {}),
+    "PLMS": ("PNDMScheduler", {"skip_prk_steps": True}),
+    "DDPM": ("DDPMScheduler", {}),
 }
 SD_CONFIG = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
              "steps_offset": 1, "set_alpha_to_one": False, "clip_sample": False, "timestep_spacing": "leading",
@@ -61,6 +63,7 @@ def fake_denoiser(x: np.ndarray, t: float, base: np.ndarray) -> np.ndarray:
 def _patch_noise(rng: np.random.Generator, store: list):
     """Make every diffusers scheduler draw its noise from `rng` (float32 standard normal), recording it."""
     import torch
+    from diffusers.schedulers import scheduling_ddpm as ddpm
     from diffusers.schedulers import scheduling_euler_ancestral_discrete as ea
     from diffusers.schedulers import scheduling_lcm as lcm
 
@@ -71,6 +74,7 @@ def _patch_noise(rng: np.random.Generator, store: list):
 
     ea.randn_tensor = randn_tensor
     lcm.randn_tensor = randn_tensor
+    ddpm.randn_tensor = randn_tensor
 
 
 def diffusers_case(name: str, config: dict, steps: int, strength: float, base: np.ndarray, image: np.ndarray) -> dict:
@@ -196,6 +200,23 @@ def learn_bpe(corpus: list[str], merges_wanted: int) -> tuple[dict, list]:
     return vocab, merges
 
 
+def clip_vocab_from_openclip(gz_path: Path, folder: Path) -> Path:
+    """The real CLIP ViT-L/14 vocab.json + merges.txt (SD 1.x's tokenizer) from open-clip-torch's merges file.
+
+    Get it with `pip download --no-deps open-clip-torch` and unzip open_clip/bpe_simple_vocab_16e6.txt.gz.
+    """
+    import gzip
+
+    lines = gzip.open(gz_path, "rt", encoding="utf-8").read().split("\n")
+    merges = [tuple(line.split()) for line in lines[1:49152 - 256 - 2 + 1]]
+    table = byte_alphabet()
+    tokens = table + [c + "</w>" for c in table] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}, ensure_ascii=False), "utf-8")
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n", "utf-8")
+    return folder
+
+
 def write_tokenizer(folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     corpus = PROMPTS + ["a photo of a cat sitting on a red chair in the garden, highly detailed, sharp focus",
@@ -269,7 +290,7 @@ def export_onnx(module, args, path: Path, inputs, outputs, dynamic, external=Fal
 
 
 def export_model(folder: Path, lcm: bool, preset: str = "tiny") -> dict:
-    """Export a tiny SD model in the optimum layout; the LCM variant has fp16 I/O, int64 ids, scalar timestep."""
+    """Export a tiny SD model in the optimum layout; the LCM variant is a UNet with fp16 I/O and a scalar timestep."""
     import torch
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -278,7 +299,6 @@ def export_model(folder: Path, lcm: bool, preset: str = "tiny") -> dict:
     size = PRESETS[preset]
     side, dim = size["sample"], size["text"]
     half = torch.float16 if lcm else torch.float32
-    ids_dtype = torch.int64 if lcm else torch.int32
 
     class Wrap(torch.nn.Module):
         def __init__(self, inner):
@@ -297,9 +317,9 @@ def export_model(folder: Path, lcm: bool, preset: str = "tiny") -> dict:
             return out.to(half)
 
     batch = {0: "batch"}
-    ids = torch.zeros(1, 77, dtype=ids_dtype)
-    export_onnx(Text(text), (ids,), folder / "text_encoder/model.onnx", ["input_ids"],
-                ["last_hidden_state", "pooler_output"], {"input_ids": batch})
+    if not lcm:  # optimum exports take int32 ids; Genloom casts to whatever the session declares
+        export_onnx(Text(text), (torch.zeros(1, 77, dtype=torch.int32),), folder / "text_encoder/model.onnx",
+                    ["input_ids"], ["last_hidden_state", "pooler_output"], {"input_ids": batch})
     sample = torch.zeros(2, 4, side, side, dtype=half)
     states = torch.zeros(2, 77, dim, dtype=half)
     if lcm:
@@ -314,7 +334,7 @@ def export_model(folder: Path, lcm: bool, preset: str = "tiny") -> dict:
                 external=not lcm)
     (folder / "unet/config.json").write_text(json.dumps({"sample_size": side, "in_channels": 4, "out_channels": 4,
                                                           "cross_attention_dim": dim, "time_cond_proj_dim": 8 if lcm else None}))
-    if lcm:  # the LCM variant shares tokenizer and VAE with the main model (tests copy them in)
+    if lcm:  # the LCM variant shares tokenizer, text encoder and VAE with the main model (tests copy them in)
         shutil.rmtree(folder / "tokenizer")
     else:
         export_vae(folder, vae, side)
@@ -407,7 +427,7 @@ def pipeline_goldens(out: Path, parts: dict, lcm_parts: dict) -> None:
                                                          requires_safety_checker=False)
                 image = pipe(GOLDEN_PROMPT, height=64, width=64, num_inference_steps=steps, guidance_scale=cfg,
                              negative_prompt=GOLDEN_NEGATIVE, latents=latents, output_type="np").images
-        arrays[case] = np.round(image[0] * 65535).astype(np.uint16)  # (64, 64, 3), [0, 1] in 1/65535 units
+        arrays[case] = np.round(image[0, ::2, ::2] * 65535).astype(np.uint16)  # every 2nd pixel (32, 32, 3), 1/65535
     np.savez_compressed(out / "pipeline.npz", **arrays)
     (out / "pipeline_cases.json").write_text(json.dumps({
         "prompt": GOLDEN_PROMPT, "negative": GOLDEN_NEGATIVE, "seed": GOLDEN_SEED,

@@ -38,9 +38,9 @@ def tiny_folder():
 
 @pytest.fixture(scope="session")
 def lcm_folder(tmp_path_factory):
-    """The LCM variant: its own unet/text_encoder/scheduler, the rest shared with the main tiny model."""
+    """The LCM variant: its own unet (fp16 I/O) and scheduler, the rest shared with the main tiny model."""
     folder = tmp_path_factory.mktemp("tiny_lcm")
-    for part in ("tokenizer", "vae_decoder", "vae_encoder"):
+    for part in ("tokenizer", "text_encoder", "vae_decoder", "vae_encoder"):
         shutil.copytree(FIXTURES / "model" / part, folder / part)
     for item in (FIXTURES / "model_lcm").iterdir():
         (shutil.copytree if item.is_dir() else shutil.copy)(item, folder / item.name)

@@ -39,3 +39,30 @@ def test_batch_shape(tok):
 def test_missing_files_are_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="vocab.json"):
         ClipTokenizer(tmp_path)
+
+
+REAL_BPE = Path("/work/artifacts/diffusion/dl/open_clip/bpe_simple_vocab_16e6.txt.gz")
+MORE_PROMPTS = [
+    "masterpiece, best quality, 1girl, solo, looking at viewer, (detailed eyes:1.2), [blurry]",
+    "RAW photo, 8k uhd, dslr, soft lighting, high quality, film grain, Fujifilm XT3",
+    "an oil painting of a fox in the style of Van Gogh's 'Starry Night' -- trending on ArtStation",
+    "Ünïcödé façade, Straße, naïve, piñata, smörgåsbord, Ελληνικά, русский, 日本語のテキスト",
+    "x" * 300,
+]
+
+
+@pytest.mark.heavy
+def test_real_clip_vocab_matches_transformers(tmp_path):
+    """SD 1.x's real tokenizer (49408 tokens), rebuilt from open-clip-torch's merges file."""
+    transformers = pytest.importorskip("transformers")
+    if not REAL_BPE.is_file():
+        pytest.skip(f"{REAL_BPE} not present (pip download --no-deps open-clip-torch, then unzip)")
+    from models.zoo.tiny_sd_reference import PROMPTS, clip_vocab_from_openclip
+
+    folder = clip_vocab_from_openclip(REAL_BPE, tmp_path / "tokenizer")
+    ref = transformers.CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"))
+    ours = ClipTokenizer(folder)
+    assert ours._tok.get_vocab_size() == 49408 and ours.eos == 49407 and ours.bos == 49406
+    for prompt in PROMPTS + MORE_PROMPTS:
+        want = ref(prompt, padding="max_length", max_length=77, truncation=True).input_ids
+        assert ours.encode(prompt).ids.tolist() == want, prompt

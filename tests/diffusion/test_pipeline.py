@@ -68,8 +68,9 @@ def test_cfg_batches_uncond_and_cond_in_one_call(model):
         collect(model, cfg=7.0, batch_size=2, steps=3)
         assert counting.batches == [4, 4, 4]
         counting.batches.clear()
-        collect(model, cfg=1.0, batch_size=2, steps=3)  # Turbo-style: no negative pass
-        assert counting.batches == [2, 2, 2]
+        _, events = collect(model, cfg=1.0, batch_size=2, steps=3, negative="blurry")  # Turbo-style
+        assert counting.batches == [2, 2, 2]  # no negative pass
+        assert any("negative prompt is ignored" in e.text for e in events if isinstance(e, Notice))
     finally:
         model.unet = counting.inner
 
@@ -190,3 +191,26 @@ def test_lcm_feeds_fp16_scalar_timestep_and_guidance_embedding(sessions, lcm_fol
     assert seen["timestep"] == (np.int64, ())
     assert seen["timestep_cond"] == (np.float16, (1, 8))
     assert out.images[0].shape == (64, 64, 3)
+
+
+def test_run_casts_feeds_to_declared_dtypes(tmp_path):
+    """int64 ids, fp16 inputs: feeds are cast to what the session declares and outputs come back float32."""
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    from models.diffusion.sd_model import run
+
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["input_ids"], ["as_half"], to=TensorProto.FLOAT16),
+         helper.make_node("Add", ["as_half", "bias"], ["out"])], "g",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, 3]),
+         helper.make_tensor_value_info("bias", TensorProto.FLOAT16, [1, 3])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT16, [1, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 10
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    out = run(session, {"input_ids": np.array([[1, 2, 3]], np.int32), "bias": np.full((1, 3), 0.5, np.float32)})
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [[1.5, 2.5, 3.5]])

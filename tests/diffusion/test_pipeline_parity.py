@@ -34,8 +34,9 @@ def test_matches_diffusers(case, name, steps, cfg, strength, sessions, tiny_fold
                         seed=CASES["seed"], width=64, height=64, init_image=str(init) if init else None,
                         strength=strength)
     out, _ = finish(generate(model, args))
-    got = out.images[0].astype(np.float32) / 255.0
+    got = out.images[0][::2, ::2].astype(np.float32) / 255.0  # the goldens keep every 2nd pixel
     want = GOLD[case].astype(np.float32) / 65535.0
-    tol = 3 / 255 if name == "LCM" else 1.01 / 255  # uint8 rounding; LCM runs with fp16 I/O
+    # Genloom rounds to uint8 (<= 0.5/255); the rest is float error (~1e-5), a bit more with the fp16 LCM UNet.
+    tol = 1.0 / 255 if name == "LCM" else 0.52 / 255
     assert np.abs(got - want).max() <= tol, np.abs(got - want).max() * 255
-    assert np.abs(got - want).mean() < 0.5 / 255
+    assert np.abs(got - want).mean() < 0.3 / 255

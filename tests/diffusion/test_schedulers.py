@@ -74,3 +74,31 @@ class TestLCM(SchedulerContract):
         emb = guidance_embedding(8.0, 256, 2)
         assert emb.shape == (2, 256) and emb.dtype == np.float32
         np.testing.assert_allclose(guidance_embedding(1.0, 8, 1)[0], [0, 0, 0, 0, 1, 1, 1, 1], atol=1e-7)
+
+
+class TestPLMS(SchedulerContract):
+    name = "PLMS"
+    extra_calls = 1
+
+    def test_first_step_is_repeated(self):
+        sched = self.make()
+        sched.set_timesteps(4)
+        assert list(sched.timesteps) == [751, 501, 501, 251, 1]
+
+
+class TestDDPM(SchedulerContract):
+    name = "DDPM"
+
+    def test_noise_except_on_the_step_to_t0(self):
+        x = np.ones((1, 4, 2, 2), np.float32)
+
+        def run(first_seed, last_seed):
+            sched = self.make(timestep_spacing="linspace")
+            sched.set_timesteps(2)
+            assert list(sched.timesteps) == [999, 0]
+            first, _ = sched.step(x * 0.1, 999, x, np.random.default_rng(first_seed))
+            last, _ = sched.step(x * 0.1, 0, first, np.random.default_rng(last_seed))
+            return first, last
+
+        assert not np.allclose(run(1, 0)[0], run(2, 0)[0])  # fresh noise on the way to t = 499
+        np.testing.assert_array_equal(run(1, 5)[1], run(1, 6)[1])  # none on the step that lands on t = 0

@@ -5,8 +5,8 @@ import json
 import time
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QLineEdit, QSlider
 
 from desktop.panels import gallery_panel
@@ -166,10 +166,15 @@ def test_thumbnails_load_off_thread_and_chat_tiles(make_panel, qtbot, store, sam
     panel = make_panel()
     wait_thumbnails(qtbot, panel, sample.values())
     cat = panel.loader.cache.get(sample["cat"])
-    assert cat.width() == 192  # 24 px image upscaled to the thumbnail size
-    assert (store.thumbs / f"{sample['cat']}.png").exists()  # disk cache shared with GalleryStore.thumbnail
+    assert cat.width() == panel.zoom.value() == 160  # 24 px image upscaled, then fitted to the tile size
+    disk = QImage(str(store.thumbs / f"{sample['cat']}.png"))  # disk cache shared with GalleryStore.thumbnail
+    assert disk.width() == 192
     chat = panel.loader.cache.get(sample["chat"])
-    assert chat.width() == 192 and chat.toImage().pixelColor(5, 100).name() == "#f4f1e8"  # a paper tile
+    assert chat.width() == 160 and chat.toImage().pixelColor(5, 100).name() == "#f4f1e8"  # a paper tile
+    panel.zoom.setValue(96)
+    assert panel.loader.cache.get(sample["cat"]) is None  # remade at the new size
+    wait_thumbnails(qtbot, panel, [sample["cat"]])
+    assert panel.loader.cache.get(sample["cat"]).width() == 96
     assert "What is the capital" in panel.model.data(panel.model.index(panel.model.row_of(sample["chat"])))
 
 
@@ -218,3 +223,19 @@ def test_twenty_thousand_items_load_lazily(make_panel, qtbot, store):
     assert len(panel.loader.cache) <= panel.loader.cache.capacity
     last = panel.model.item_at(panel.model.rowCount() - 1)
     assert last.id == min(i.id for i in store.list(limit=5, newest_first=False))
+
+
+def test_refresh_keeps_scroll_position_and_selection(make_panel, qtbot, store):
+    load_benchmark().populate(store, 1000)
+    panel = make_panel()
+    panel.model.fetchMore()
+    panel.view.doItemsLayout()
+    bar = panel.view.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    position = bar.value()
+    chosen = panel.model.item_at(500).id
+    select(panel, chosen)
+    store.add_image(np.zeros((8, 8, 3), "uint8"), kind="image", model="m", params={})
+    panel.refresh()
+    assert panel.model.rowCount() >= 800 and bar.value() == position
+    assert panel.selected_ids() == [chosen]

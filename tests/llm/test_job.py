@@ -143,6 +143,19 @@ def test_cancel_stops_and_the_next_turn_still_works(ctx):
     assert result["token_ids"] == fresh["token_ids"]
 
 
+def test_cancel_during_beam_search_stops_within_a_step(ctx):
+    import threading
+
+    steps = []
+    request = ChatRequest(messages=(("user", "Hi"),), model=NAME, temperature=0.0, max_tokens=40, beams=3,
+                          save=False)
+    with pytest.raises(Cancelled):
+        jobs.drive(request, ctx, lambda e: isinstance(e, Progress) and e.step and steps.append(e.step),
+                   is_cancelled=lambda: len(steps) >= 2)
+    assert steps == [1, 2]
+    assert not [t for t in threading.enumerate() if t.name == "genloom-beams"]
+
+
 def test_answers_are_saved_to_the_gallery(ctx):
     result, _ = chat(ctx, ("user", "Hi"), save=True, system="Be brief.")
     item = ctx.gallery.get(result["gallery_ids"][0])

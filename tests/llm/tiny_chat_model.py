@@ -54,7 +54,7 @@ def write_gguf(path: Path, seed: int = 0) -> Path:
     def weight(*shape, scale=0.2):
         return (rng.standard_normal(shape) * scale).astype(np.float32)
 
-    writer.add_tensor("token_embd.weight", weight(len(tokens), d, scale=1.0))  # (V, D)
+    writer.add_tensor("token_embd.weight", weight(len(tokens), d, scale=0.1))  # (V, D), flat logits
     for i in range(layers):
         p = f"blk.{i}."
         writer.add_tensor(p + "attn_norm.weight", np.ones(d, np.float32))

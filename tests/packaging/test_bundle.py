@@ -53,11 +53,11 @@ def test_bundle_layout_is_trimmed(bundle):
     assert (bundle / "install.sh").is_file()
     assert (bundle / "_internal" / "resources" / "models" / "faces-dcgan" / "genloom.json").is_file()
     assert (bundle / "_internal" / "resources" / "genloom.desktop").is_file()
-    assert not [n for n in names if n.startswith(("libQt6Quick", "libQt6Qml", "libQt6Pdf", "libQt6WebEngine"))]
+    assert not [n for n in names if n.startswith(("libQt6Quick", "libQt6Qml", "libQt6Pdf", "libQt6WebEngine", "libQt6EglFs"))]
     assert not [p for p in files if "translations" in p.parts]
     assert not [n for n in names if n.startswith("libonnxruntime_providers_tensorrt")]
     assert not [p for p in files if "tests" in p.parts or "screenshots" in p.parts]
-    assert not [n for n in names if n.startswith(("libtorch", "libc10"))]
+    assert not [n for n in names if n.startswith(("libtorch", "libc10", "libgtk-3", "libqgtk3"))]
 
 
 def test_bundled_window_is_shown_headless(bundle, tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -98,7 +99,8 @@ def test_checkout_fallback_runs_python_module_in_the_source_folder(xdg, monkeypa
     monkeypatch.setattr(sys, "argv", ["-c"])
     monkeypatch.setattr(desktop_entry.shutil, "which", lambda name: None)
     command = desktop_entry.launch_command()
-    assert command[1:] == ["-m", "desktop.main"]
+    # the venv's python symlink is kept: resolving it would start the base python without the venv's packages
+    assert command == [os.path.abspath(sys.executable), "-m", "desktop.main"]
     desktop_entry.install(command=command)
     keys = entry_keys(xdg / "applications" / "genloom.desktop")
     assert (Path(keys["Path"]) / "desktop" / "main.py").is_file()

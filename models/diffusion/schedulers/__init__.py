@@ -5,10 +5,12 @@ from models.runtime.errors import BadInput
 
 from .base import Scheduler, SchedulerConfig
 from .ddim import DDIM
+from .ddpm import DDPM
 from .dpmpp_2m import DPMSolverMultistep
 from .euler import EulerDiscrete
 from .euler_ancestral import EulerAncestral
 from .lcm import LCM
+from .pndm import PLMS
 
 # A1111 name -> (class, config overrides applied on top of the model's scheduler_config.json)
 REGISTRY: dict[str, tuple[type[Scheduler], dict]] = {
@@ -18,6 +20,8 @@ REGISTRY: dict[str, tuple[type[Scheduler], dict]] = {
     "DPM++ 2M Karras": (DPMSolverMultistep, {"use_karras_sigmas": True}),
     "DDIM": (DDIM, {}),
     "LCM": (LCM, {}),
+    "PLMS": (PLMS, {}),
+    "DDPM": (DDPM, {}),
 }
 NAMES = tuple(REGISTRY)
 
@@ -27,7 +31,7 @@ def _key(name: str) -> str:
 
 
 ALIASES = {_key(n): n for n in NAMES} | {"eulerancestral": "Euler a", "dpmpp2mkarras": "DPM++ 2M Karras",
-                                         "eulera": "Euler a", "dpmsolvermultistep": "DPM++ 2M"}
+                                         "eulera": "Euler a", "dpmsolvermultistep": "DPM++ 2M", "pndm": "PLMS"}
 
 
 def canonical(name: str) -> str:
@@ -42,12 +46,9 @@ def canonical(name: str) -> str:
 
 def make(name: str, config: dict | None = None) -> Scheduler:
     """A fresh scheduler `name` for a model whose scheduler_config.json is `config`."""
-    name = canonical(name)
-    if name not in REGISTRY:
-        raise BadInput(f"Unknown scheduler '{name}' (choose one of: {', '.join(NAMES)}).")
-    cls, overrides = REGISTRY[name]
+    cls, overrides = REGISTRY[canonical(name)]
     return cls.from_config({**(config or {}), **overrides})
 
 
-__all__ = ["DDIM", "LCM", "NAMES", "REGISTRY", "DPMSolverMultistep", "EulerAncestral", "EulerDiscrete",
+__all__ = ["DDIM", "DDPM", "LCM", "PLMS", "NAMES", "REGISTRY", "DPMSolverMultistep", "EulerAncestral", "EulerDiscrete",
            "Scheduler", "SchedulerConfig", "canonical", "make"]

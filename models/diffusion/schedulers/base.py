@@ -15,7 +15,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from models.runtime.errors import ModelError
+from models.runtime.errors import BadInput, ModelError
 
 SPACINGS = ("leading", "trailing", "linspace")
 PREDICTIONS = ("epsilon", "v_prediction")
@@ -84,8 +84,7 @@ def spaced_timesteps(config: SchedulerConfig, n: int, integer: bool) -> np.ndarr
 
 
 def check_steps(n: int, strength: float, config: SchedulerConfig) -> None:
-    from models.runtime.errors import BadInput
-
+    """BadInput unless 1 <= n <= num_train_timesteps and 0 < strength <= 1."""
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise BadInput(f"Steps must be a whole number of at least 1 (got {n}).")
     if n > config.num_train_timesteps:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.runtime.errors import BadInput
+
 from .base import Scheduler, check_steps, kept_steps, randn
 
 
@@ -24,8 +26,6 @@ class LCM(Scheduler):
         original = self.config.original_inference_steps
         k = self.config.num_train_timesteps // original
         grid = np.arange(1, int(original * strength) + 1) * k - 1  # teacher timesteps, clean to noisy
-        from models.runtime.errors import BadInput
-
         if n > len(grid):
             raise BadInput(f"LCM supports at most {len(grid)} steps at this strength (got {n}).")
         grid = grid[::-1]

@@ -165,6 +165,9 @@ GANSpace style: PCA of the encoder means of {PCA_FACES:,} training faces. Axis *
 {axes_rows}
 
 ## KL per latent dimension (held-out faces, most informative first)
+Most informative dimensions: {', '.join(str(int(d)) for d in order[:8])} (together {100 * sum(kl[d] for d in order[:8]) / sum(kl):.0f}% of the KL).
+The sliders use the PCA axes above rather than raw dimensions; this table shows how the raw latent is used.
+
 | dim | KL (nats) |
 |---|---|
 {rows}

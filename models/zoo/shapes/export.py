@@ -90,7 +90,7 @@ def _component_configs(out: Path, scale: float, tcfg: TextConfig, ucfg: UNetConf
     (out / "scheduler" / "scheduler_config.json").write_text(
         json.dumps(schedule.scheduler_config(), indent=2))
     vae = {"latent_channels": 4, "scaling_factor": scale, "sample_size": 64, "in_channels": 3,
-           "out_channels": 3}
+           "out_channels": 3, "block_out_channels": [32, 64, 64]}  # 3 levels: 4 px per latent px
     for part in ("vae_decoder", "vae_encoder"):
         (out / part / "config.json").write_text(json.dumps(vae, indent=2))
     (out / "unet" / "config.json").write_text(json.dumps(

@@ -125,6 +125,31 @@ def grid(images: list[np.ndarray], cols: int = 8) -> Image.Image:
     return Image.fromarray(np.concatenate(rows, 0))
 
 
+class AppPipeline:
+    """Samples through the app's models.diffusion pipeline (one prompt per call)."""
+
+    def __init__(self, folder: str, scheduler: str):
+        import onnxruntime as ort
+
+        from models.diffusion import pipeline, sd_model
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        params = json.loads((Path(folder) / "genloom.json").read_text())["params"]
+        get = lambda path: ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.model = sd_model.open_model(Path(folder), get, params=params)
+        self.pipeline, self.scheduler, self.size = pipeline, scheduler, (params["height"], params["width"])
+
+    def generate(self, prompts: list[str], steps: int, guidance: float, seed: int) -> list[np.ndarray]:
+        images = []
+        for i, prompt in enumerate(prompts):
+            args = self.pipeline.GenerateArgs(prompt, steps=steps, cfg=guidance, scheduler=self.scheduler,
+                                              seed=seed + i, height=self.size[0], width=self.size[1],
+                                              preview_every=0)
+            images.append([e for e in self.pipeline.generate(self.model, args)][-1].images[0])
+        return images
+
+
 def main() -> None:
     from .sampler import OnnxSD, SampleConfig  # onnxruntime only needed for model scoring
 
@@ -135,19 +160,26 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1, help="images per prompt")
     ap.add_argument("--grid", default="", help="write a PNG grid of the single-object samples here")
     ap.add_argument("--json", default="", help="write the figures here")
+    ap.add_argument("--scheduler", default="", help="sample with models.diffusion.pipeline and this "
+                    "scheduler (e.g. 'Euler a', 'DPM++ 2M') instead of the recipe's own DDIM sampler")
     args = ap.parse_args()
     singles, doubles = render.eval_scenes()
-    model = OnnxSD(args.model)
-    report = {"steps": args.steps, "guidance": args.guidance, "sampler": "models.zoo.shapes.sampler (DDIM)"}
+    if args.scheduler:
+        app = AppPipeline(args.model, args.scheduler)
+        sample = lambda texts, seed: app.generate(texts, args.steps, args.guidance, seed)
+        name = f"models.diffusion.pipeline ({args.scheduler})"
+    else:
+        model = OnnxSD(args.model)
+        sample = lambda texts, seed: list(model.generate(texts, SampleConfig(args.steps, args.guidance, seed)))
+        name = "models.zoo.shapes.sampler (DDIM)"
+    report = {"steps": args.steps, "guidance": args.guidance, "sampler": name}
     t0 = time.time()
     for name, scenes in (("single", singles), ("double", doubles)):
         images, all_scenes = [], []
         for seed in range(args.seeds):
             for i in range(0, len(scenes), 8):
                 chunk = scenes[i: i + 8]
-                out = model.generate([render.caption(s) for s in chunk],
-                                     SampleConfig(args.steps, args.guidance, seed * 1000 + i))
-                images += list(out)
+                images += sample([render.caption(s) for s in chunk], seed * 1000 + i)
                 all_scenes += chunk
         report[name] = adherence(images, all_scenes)
         if args.grid and name == "single":
