@@ -65,7 +65,8 @@ class ConversationList(QWidget):
         for conversation in self.store.list(search=self.search_box.text().strip() or None):
             item = QListWidgetItem(conversation.title)
             item.setData(Qt.UserRole, conversation.id)
-            item.setToolTip(f"{conversation.title}\nLast change {time.strftime('%Y-%m-%d %H:%M', time.localtime(conversation.updated))}")
+            changed = time.strftime("%Y-%m-%d %H:%M", time.localtime(conversation.updated))
+            item.setToolTip(f"{conversation.title}\nLast change {changed}")
             self.list.addItem(item)
             if conversation.id == current:
                 self.list.setCurrentItem(item)

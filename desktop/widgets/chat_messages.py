@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QTimer, Qt, QUrl, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QTextBrowser, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -45,6 +45,19 @@ class MarkdownView(QTextBrowser):
         self.setMinimumWidth(120)
         self.document().setDocumentMargin(2)
         self.document().contentsChanged.connect(self.fit)
+
+    def set_markdown(self, text: str) -> None:
+        """Render Markdown, with fenced and indented code blocks on a tinted background."""
+        self.setMarkdown(text)
+        if "```" not in text and "    " not in text:
+            return
+        block = self.document().begin()
+        while block.isValid():
+            fmt = block.blockFormat()
+            if fmt.nonBreakableLines() or fmt.hasProperty(QTextFormat.BlockCodeFence):
+                fmt.setBackground(QColor(127, 127, 127, 38))
+                QTextCursor(block).mergeBlockFormat(fmt)
+            block = block.next()
 
     def fit(self) -> None:
         self.document().setTextWidth(max(50, self.viewport().width()))
@@ -138,7 +151,7 @@ class MessageWidget(QFrame):
         if self.showing_tokens:
             self.view.setHtml(self.token_html())
         else:
-            self.view.setMarkdown(self.content or "…")
+            self.view.set_markdown(self.content or "…")
 
     def token_html(self) -> str:
         """Each token as a link; the alternating tint shows where one token ends and the next begins."""

@@ -21,7 +21,8 @@ def register(subs) -> None:
     parser.add_argument("--max-tokens", type=int, default=DEFAULTS.max_tokens, help="longest answer, in tokens")
     parser.add_argument("--temperature", type=float, default=DEFAULTS.temperature,
                         help="randomness; 0 = greedy and deterministic")
-    parser.add_argument("--top-k", type=int, default=DEFAULTS.top_k, help="sample among the K likeliest tokens; 0 = off")
+    parser.add_argument("--top-k", type=int, default=DEFAULTS.top_k,
+                        help="sample among the K likeliest tokens; 0 = off")
     parser.add_argument("--top-p", type=float, default=DEFAULTS.top_p,
                         help="sample among the likeliest tokens holding probability P; 1 = off")
     parser.add_argument("--min-p", type=float, default=DEFAULTS.min_p,

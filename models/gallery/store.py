@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import secrets
+import threading
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -35,7 +37,9 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS items_kind ON items(kind, trashed, created);
 CREATE INDEX IF NOT EXISTS items_model ON items(model);
+CREATE INDEX IF NOT EXISTS items_trashed_created ON items(trashed, created);
 """
+STALE_TMP_SECONDS = 600  # a temp file this old belongs to no live writer
 TEXT_FORMATS = ("md", "txt", "json")
 
 
@@ -66,14 +70,18 @@ class Item:
 
 class GalleryStore:
     def __init__(self, root: Path | None = None):
-        self.root = Path(root) if root else paths.gallery_dir()
+        self.root = (Path(root) if root else paths.gallery_dir()).resolve()
         self.files = self.root / "files"
         self.thumbs = self.root / "thumbs"
         self.files.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.root / "index.sqlite", timeout=30, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        fresh = self.db.execute("SELECT name FROM sqlite_master WHERE name = 'items'").fetchone() is None
         self.db.executescript(SCHEMA)
+        if fresh and self.thumbs.is_dir():  # thumbnails are keyed by id: a new index invalidates them
+            for thumb in self.thumbs.glob("*.png"):
+                thumb.unlink(missing_ok=True)
         self.recover()
 
     # ---- writing -------------------------------------------------------------------------------
@@ -96,7 +104,7 @@ class GalleryStore:
     def _add(self, data: bytes, suffix: str, meta: dict) -> int:
         day = time.strftime("%Y-%m")
         folder = self.files / day
-        stem = f"{meta['kind']}-{time.time_ns()}"
+        stem = f"{meta['kind']}-{time.time_ns()}-{secrets.token_hex(3)}"  # unique even on a coarse clock
         if meta.get("seed") is not None:
             stem += f"-s{meta['seed']}"
         final = folder / (stem + suffix)
@@ -136,8 +144,15 @@ class GalleryStore:
             args += [limit, offset]
         return [self._item(row) for row in self.db.execute(sql, args)]
 
-    def count(self, **filters) -> int:
-        return len(self.ids(**filters))
+    def count(self, kind: str | None = None, trashed: bool = False) -> int:
+        sql, args = "SELECT COUNT(*) FROM items WHERE trashed = ?", [1 if trashed else 0]
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+        return int(self.db.execute(sql, args).fetchone()[0])
+
+    def kinds(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT kind FROM items WHERE trashed = 0 ORDER BY kind")]
 
     def ids(self, **filters) -> list[int]:
         return [item.id for item in self.list(**filters)]
@@ -215,6 +230,8 @@ class GalleryStore:
         if target.exists():
             return target
         item = self.get(item_id)
+        if item.is_text:
+            raise BadInput(f"Item {item_id} is text and has no thumbnail.")
         self.thumbs.mkdir(parents=True, exist_ok=True)
         with Image.open(item.path) as picture:
             picture = picture.convert("RGB")
@@ -230,14 +247,23 @@ class GalleryStore:
 
     # ---- recovery ------------------------------------------------------------------------------
     def recover(self) -> int:
-        """Remove temp leftovers and re-index complete files that have no row (after a kill)."""
+        """Remove stale temp files and re-index complete files that have no row (after a kill).
+
+        Cheap when nothing happened: the full scan runs only if the folder holds more files than rows.
+        """
+        on_disk = []
+        for entry in os.scandir(self.files):
+            on_disk.extend(os.scandir(entry.path) if entry.is_dir() else [entry])
+        rows = int(self.db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+        if len(on_disk) <= rows:
+            return 0
         known = {r[0] for r in self.db.execute("SELECT file FROM items")}
         added = 0
-        for path in sorted(self.files.rglob("*")):
-            if not path.is_file():
-                continue
+        now = time.time()
+        for path in sorted(Path(e.path) for e in on_disk if e.is_file()):
             if path.name.endswith(".tmp"):
-                path.unlink(missing_ok=True)
+                if now - path.stat().st_mtime > STALE_TMP_SECONDS:  # younger ones may belong to a live writer
+                    path.unlink(missing_ok=True)
                 continue
             rel = str(path.relative_to(self.files))
             if rel in known:
@@ -259,7 +285,7 @@ class GalleryStore:
     def _item(self, row) -> Item:
         (item_id, kind, model, created, params, seed, prompt, favourite, tags, trashed, file) = row
         return Item(item_id, kind, model, created, json.loads(params), seed, prompt, bool(favourite), tags,
-                    bool(trashed), (self.files / file).resolve())
+                    bool(trashed), self.files / file)
 
 
 def _meta_of(path: Path) -> dict | None:
@@ -276,7 +302,7 @@ def _meta_of(path: Path) -> dict | None:
 def _atomic_write(target: Path, data: bytes, sync: bool = True) -> None:
     """Write to a temp name, fsync, rename into place. A full disk raises StorageError and leaves nothing."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = target.with_name(f"{target.name}.{os.getpid()}-{threading.get_ident()}.tmp")  # one per writer
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)

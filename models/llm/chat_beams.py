@@ -26,8 +26,8 @@ def top_candidates(logits: np.ndarray, engine, k: int = INSPECT_TOP) -> list[dic
     probs = np.exp(x - x.max())
     probs /= probs.sum()
     top = np.argsort(-x, kind="stable")[:k]
-    return [{"id": int(i), "piece": engine.piece(int(i)), "logit": float(x[i]), "prob": float(probs[i]), "stages": {}, "survives": True}
-            for i in top]
+    return [{"id": int(i), "piece": engine.piece(int(i)), "logit": float(x[i]), "prob": float(probs[i]),
+             "stages": {}, "survives": True} for i in top]
 
 
 def beam_answer(request, engine, state, prompt_ids, logits, seed):

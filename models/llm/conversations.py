@@ -120,7 +120,8 @@ class ConversationStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY updated DESC, id DESC"
-        return [Conversation(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}")) for r in self.db.execute(sql, args)]
+        rows = self.db.execute(sql, args)
+        return [Conversation(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}")) for r in rows]
 
     def search(self, text: str) -> list[Conversation]:
         return self.list(search=text)
@@ -135,7 +136,8 @@ class ConversationStore:
 
     # ---- messages ------------------------------------------------------------------------------
     def messages(self, conversation_id: int) -> list[Message]:
-        rows = self.db.execute("SELECT id, role, content, meta FROM messages WHERE conversation = ? ORDER BY position, id",
+        rows = self.db.execute("SELECT id, role, content, meta FROM messages WHERE conversation = ? "
+                               "ORDER BY position, id",
                                (int(conversation_id),))
         return [Message(r[0], r[1], r[2], json.loads(r[3] or "{}")) for r in rows]
 
@@ -179,7 +181,8 @@ class ConversationStore:
                 role, content, meta = message[0], message[1], {}
             if role not in ROLES:
                 raise BadInput(f"Unknown message role '{role}' (use {', '.join(ROLES)}).")
-            rows.append((int(conversation_id), position, role, str(content), json.dumps(meta, default=str), time.time()))
+            rows.append((int(conversation_id), position, role, str(content), json.dumps(meta, default=str),
+                         time.time()))
         with self._transaction():
             self.db.execute("DELETE FROM messages WHERE conversation = ?", (int(conversation_id),))
             self.db.executemany(

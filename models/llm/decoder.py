@@ -132,6 +132,8 @@ class Decoder:
             self._bind(io, "attention_mask", np.ones((1, total)))  # (1, T)
         if "position_ids" in self.types:
             self._bind(io, "position_ids", np.arange(start, total)[None])  # (1, S)
+        if "logits_to_keep" in self.types:  # Genloom graphs: skip the head for all but the last id
+            self._bind(io, "logits_to_keep", np.array([1]))
         if "use_cache_branch" in self.types:
             self._bind(io, "use_cache_branch", np.array([start > 0]))
         lay = self.layout

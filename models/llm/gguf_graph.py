@@ -155,7 +155,7 @@ def build_graph(cfg: GgufConfig, tensors: dict, precision: str = "auto",
     inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
               helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total"]),
               helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "seq"])]
-    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", cfg.vocab])]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "kept", cfg.vocab])]
     for i in range(cfg.n_layers):
         for part in ("key", "value"):
             inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{part}", TensorProto.FLOAT,
@@ -203,6 +203,12 @@ def build_graph(cfg: GgufConfig, tensors: dict, precision: str = "auto",
         if on_progress:
             on_progress(i + 1, steps)
     x, _ = norm(g, residual, pending, get("output_norm.weight"), cfg.rms_eps)
+    # logits_to_keep (1,) int64, default 0 = every position; 1 = only the last (a prompt's first token)
+    inputs.append(helper.make_tensor_value_info("logits_to_keep", TensorProto.INT64, [1]))
+    g.inits.append(numpy_helper.from_array(np.array([0], np.int64), "logits_to_keep"))
+    start = g.op("Neg", ["logits_to_keep"])[0]
+    end = g.const(np.array([np.iinfo(np.int64).max], np.int64), "end")
+    x = g.op("Slice", [x, start, end, g.const(np.array([1], np.int64), "axis")])[0]  # (B, S', D)
     head = tensors["output.weight"] if "output.weight" in tensors else get("token_embd.weight")
     logits = fused_linear(g, x, [head], precision, "lm_head")  # (B, S, V)
     g.nodes.append(helper.make_node("Identity", [logits], ["logits"], name="logits_out"))

@@ -44,7 +44,7 @@ class GgufConfig:
 
 @dataclass
 class Quant:
-    """A linear weight as MatMulNBits data. Dequantized: W = scales * (q - zero) + offsets (per block)."""
+    """A linear weight as MatMulNBits data. Per block: W = scales * (q - 8 or 128) (+ offsets for Q4_1)."""
 
     bits: int
     n: int
@@ -191,8 +191,6 @@ def as_quant(tensor, bits: int) -> Quant:
 
 
 def auto_bits(tensor) -> int:
-    """The MatMulNBits width that keeps a tensor's own precision (K-quants at 4 or 8 bits)."""
-    kind = type_name(tensor)
-    if kind in ("Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1", "Q5_K", "Q3_K", "Q2_K", "IQ4_NL", "IQ4_XS"):
-        return 4
-    return 8
+    """The MatMulNBits width for "auto": Q4_0/Q4_1 stay exact at 4 bits; everything else (Q8_0 exactly,
+    F16/F32/K-quants requantized) goes to 8 bits, which is close to lossless."""
+    return 4 if type_name(tensor) in ("Q4_0", "Q4_1") else 8

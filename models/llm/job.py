@@ -132,12 +132,14 @@ def build_prompt(request: ChatRequest, engine) -> tuple[list[dict], list[int], s
         kept[first]["content"] = engine.tokenizer.decode(content_ids[plan.cut_tokens:], skip_special=True)
     ids = engine.encode(render(kept, engine))
     first = 1 if kept[0]["role"] == "system" else 0
+    notice = plan.notice
     while len(ids) + reserve > engine.context and len(kept) - first > 1 and request.context_policy != "stop":
         del kept[first]  # the template's own text (a default system prompt) can move with the first turn
         ids = engine.encode(render(kept, engine))
+        notice = notice or "The context was full: the oldest message was left out"
     if len(ids) + 1 > engine.context:
         raise BadInput(f"The prompt needs {len(ids)} tokens but the model's context holds {engine.context}.")
-    return kept, ids, plan.notice
+    return kept, ids, notice
 
 
 def render(messages: list[dict], engine) -> str:

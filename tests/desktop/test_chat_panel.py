@@ -223,3 +223,17 @@ def test_without_a_model_the_panel_offers_the_build(qtbot, genloom_home):
         assert not panel.send_button.isEnabled() and panel.build_button.isVisible()
     finally:
         window.worker.shutdown()
+
+
+def test_markdown_code_blocks_are_monospace_on_a_tint(qtbot):
+    from desktop.widgets.chat_messages import MessageWidget
+
+    widget = MessageWidget("assistant", "Here:\n\n```python\nx = 1\n```\n\nDone **now**.")
+    qtbot.addWidget(widget)
+    block, tinted = widget.view.document().begin(), []
+    while block.isValid():
+        if block.blockFormat().background().color().alpha():
+            tinted.append(block.text())
+        block = block.next()
+    assert tinted == ["x = 1"]
+    assert "now" in widget.view.toPlainText() and "**" not in widget.view.toPlainText()

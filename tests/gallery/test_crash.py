@@ -65,7 +65,11 @@ def test_sigkill_during_saves_keeps_store_consistent(genloom_home):
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(pngmeta.encode_png(image(5), {"kind": "image", "model": "tiny-sd", "seed": 77,
                                                       "params": {"prompt": "orphan"}, "prompt": "orphan"}))
-    (files / "2000-01" / "image-2.png.tmp").write_bytes(b"\x89PNG\r\n\x1a\n half")
+    stale = files / "2000-01" / "image-2.png.tmp"
+    stale.write_bytes(b"\x89PNG\r\n\x1a\n half")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))  # left by a writer killed an hour ago
+    for leftover in files.rglob("*.tmp"):  # the kills above happened seconds ago: age them like a restart would
+        os.utime(leftover, (time.time() - 3600, time.time() - 3600))
 
     store = GalleryStore()  # runs recover()
     try:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import time
 
 import pytest
 from PIL import Image
@@ -149,12 +151,16 @@ def test_reopen_keeps_rows_and_reindexes_orphans(store, sample):
     orphan = store.get(sample["dog"])
     with store.db:
         store.db.execute("DELETE FROM items WHERE id = ?", (orphan.id,))  # as if killed before the INSERT
-    (store.files / "junk.png.tmp").write_bytes(b"\x89PNG half")
+    junk = store.files / "junk.png.tmp"
+    junk.write_bytes(b"\x89PNG half")
+    os.utime(junk, (time.time() - 3600, time.time() - 3600))  # stale: no live writer owns it
+    fresh = store.files / "live.png.tmp"
+    fresh.write_bytes(b"\x89PNG being written")  # a live writer's temp file must survive
     store.close()
     again = GalleryStore()
     try:
         items = again.list()
-        assert len(items) == 5 and not list(again.files.rglob("*.tmp"))
+        assert len(items) == 5 and list(again.files.rglob("*.tmp")) == [fresh]
         restored = [i for i in items if i.path == orphan.path]
         assert restored and restored[0].kind == "image" and restored[0].seed == 99
         assert restored[0].params["prompt"] == "a blue dog"

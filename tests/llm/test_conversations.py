@@ -62,7 +62,8 @@ def test_messages_append_update_truncate_and_replace(store):
     store.truncate(cid, 1)
     assert [m.content for m in store.messages(cid)] == ["one"]
     store.replace_messages(cid, [("user", "a"), {"role": "assistant", "content": "b", "meta": {"x": 1}}])
-    assert [(m.role, m.content, m.meta) for m in store.messages(cid)] == [("user", "a", {}), ("assistant", "b", {"x": 1})]
+    assert [(m.role, m.content, m.meta) for m in store.messages(cid)] == [("user", "a", {}),
+                                                                          ("assistant", "b", {"x": 1})]
     with pytest.raises(BadInput):
         store.append(cid, "robot", "beep")
 

@@ -114,6 +114,10 @@ def test_context_policies(ctx):
     notices = [e.text for e in events if isinstance(e, Notice)]
     assert notices and "left out" in notices[0]
     assert result["prompt_tokens"] + 40 <= 256
+    rolled, events = chat(ctx, *history, context_policy="rolling", max_tokens=40)
+    notices = [e.text for e in events if isinstance(e, Notice)]
+    assert notices and "tokens were left out" in notices[0]
+    assert rolled["prompt_tokens"] + 40 <= 256 and rolled["prompt_tokens"] > result["prompt_tokens"]
 
 
 def test_stop_strings_are_held_back_and_cut():
