@@ -125,6 +125,47 @@ def run_peer(args) -> dict:
             "diffusers": diffusers.__version__}
 
 
+def run_shared(args) -> dict:
+    """One process, the same onnxruntime sessions for both pipelines, runs alternated: pipeline overhead only."""
+    sys.path.insert(0, str(ROOT))
+    import diffusers
+    import torch
+    from diffusers import OnnxStableDiffusionPipeline
+
+    from models.diffusion.pipeline import GenerateArgs, generate
+    from models.diffusion.sd_model import open_model
+    from models.runtime.events import Progress
+
+    torch.set_num_threads(1)
+    pipe = OnnxStableDiffusionPipeline.from_pretrained(args.model, provider="CPUExecutionProvider", safety_checker=None,
+                                                       feature_extractor=None, requires_safety_checker=False,
+                                                       sess_options=same_session_options())
+    cls_name, overrides = PEER_SCHEDULERS[args.scheduler]
+    pipe.scheduler = getattr(diffusers, cls_name).from_config({**pipe.scheduler.config, **overrides})
+    pipe.set_progress_bar_config(disable=True)
+    shared = {"text_encoder": pipe.text_encoder.model, "unet": pipe.unet.model, "vae_decoder": pipe.vae_decoder.model}
+    model = open_model(Path(args.model), lambda path: shared[Path(path).parent.name])
+    request = GenerateArgs(prompt=PROMPT, negative=NEGATIVE, steps=args.steps, cfg=args.cfg, scheduler=args.scheduler,
+                           seed=args.seed, width=args.size, height=args.size)
+    call = dict(prompt=PROMPT, negative_prompt=NEGATIVE, height=args.size, width=args.size, guidance_scale=args.cfg,
+                latents=initial_latents(args.seed, args.size), output_type="np", num_inference_steps=args.steps)
+    ours, theirs = {"step": [], "image": []}, {"step": [], "image": []}
+    for _ in range(args.repeats + 1):  # the first round is a warm-up
+        stamps, began = [], time.perf_counter()
+        for event in generate(model, request):
+            if isinstance(event, Progress):
+                stamps.append(time.perf_counter())
+        ours["image"].append(time.perf_counter() - began)
+        ours["step"].append(step_seconds(stamps))
+        stamps, began = [], time.perf_counter()
+        pipe(callback=lambda *a: stamps.append(time.perf_counter()), callback_steps=1, **call)
+        theirs["image"].append(time.perf_counter() - began)
+        theirs["step"].append(step_seconds(stamps))
+    pick = lambda d: {"s_per_step": round(min(d["step"][1:]), 4), "s_per_step_median": round(statistics.median(d["step"][1:]), 4),  # noqa: E731
+                      "s_per_image": round(min(d["image"][1:]), 4)}
+    return {"genloom": pick(ours), "diffusers_onnx": pick(theirs), "diffusers": diffusers.__version__}
+
+
 def spawn(python: str, side: str, args, image_out: Path) -> dict:
     command = [python, __file__, "--side", side, "--model", args.model, "--size", str(args.size), "--steps",
                str(args.steps), "--cfg", str(args.cfg), "--scheduler", args.scheduler, "--seed", str(args.seed),
@@ -146,7 +187,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="timed runs per process (after a warm-up)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating Genloom/diffusers processes per side")
     parser.add_argument("--peer-python", default="/work/devvenv/bin/python")
-    parser.add_argument("--side", choices=["both", "genloom", "peer"], default="both")
+    parser.add_argument("--side", choices=["both", "genloom", "peer", "shared"], default="both",
+                        help="shared: run inside --peer-python's env with one set of sessions for both pipelines")
     parser.add_argument("--image-out", default="")
     args = parser.parse_args()
     if args.side == "genloom":
@@ -154,6 +196,9 @@ def main() -> None:
         return
     if args.side == "peer":
         print(json.dumps(run_peer(args)))
+        return
+    if args.side == "shared":
+        print(json.dumps(run_shared(args)))
         return
     scratch = Path("/tmp") / f"genloom-bench-{int(time.time())}"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -182,6 +227,8 @@ def main() -> None:
         report["ratio_s_per_step"] = round(peer["s_per_step"] / ours["s_per_step"], 3)  # > 1: Genloom faster
         report["ratio_s_per_image"] = round(peer["s_per_image"] / ours["s_per_image"], 3)
         report["ratio_peak_rss"] = round(peer["peak_rss_mb"] / ours["peak_rss_mb"], 3)
+    if peer_ok:
+        report["same_sessions"] = spawn(args.peer_python, "shared", args, scratch / "unused.npy")
     print(json.dumps(report, indent=2))
 
 

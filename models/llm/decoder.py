@@ -95,7 +95,7 @@ class Decoder:
     def __init__(self, session: ort.InferenceSession, n_kv_heads: int | None = None, head_dim: int | None = None,
                  context: int | None = None, shared: bool | None = None):
         self.session = session
-        inputs = {i.name: i for i in session.get_inputs()}
+        inputs = {i.name: i for i in [*session.get_inputs(), *session.get_overridable_initializers()]}
         if "input_ids" not in inputs:
             raise ModelError("The decoder graph has no input_ids input")
         outputs = [o.name for o in session.get_outputs()]
@@ -108,6 +108,8 @@ class Decoder:
         self.io = session.io_binding()
         self._step_logits = None  # (1, 1, V) buffer reused by single-token steps
         self._step_logits_value = None
+        self._bound_values = None  # the cache OrtValues currently bound (rebinding only when they change)
+        self._bound_one_row = None
 
     def conversation(self) -> Conversation:
         cache = KVCache(self.layout)
@@ -125,8 +127,6 @@ class Decoder:
         if self.context and total > self.context:
             raise BadInput(f"The conversation needs {total} tokens but the model's context is {self.context}")
         io = self.io
-        io.clear_binding_inputs()
-        io.clear_binding_outputs()
         self._bind(io, "input_ids", np.asarray([ids]))  # (1, S)
         if "attention_mask" in self.types:
             self._bind(io, "attention_mask", np.ones((1, total)))  # (1, T)
@@ -138,26 +138,31 @@ class Decoder:
             self._bind(io, "use_cache_branch", np.array([start > 0]))
         lay = self.layout
         cache.ensure(total)
-        for name, value in zip(lay.past, cache.values):
-            io.bind_ortvalue_input(name, value)
-        if n == 1:
-            io.bind_ortvalue_output("logits", self._logits_buffer())
-        else:
-            io.bind_output("logits", "cpu")
-        for name, value in zip(lay.present, cache.values):
-            if lay.shared:
-                io.bind_ortvalue_output(name, value)  # written in place
+        one_row = n == 1 or "logits_to_keep" in self.types
+        if self._bound_values is not cache.values or self._bound_one_row != one_row:
+            # (re)bind logits first so it stays output 0, then the cache; shared buffers stay bound
+            if one_row:
+                io.bind_ortvalue_output("logits", self._logits_buffer())
             else:
-                io.bind_output(name, "cpu")
+                io.bind_output("logits", "cpu")
+            for past, present, value in zip(lay.past, lay.present, cache.values):
+                io.bind_ortvalue_input(past, value)
+                if lay.shared:
+                    io.bind_ortvalue_output(present, value)  # written in place
+                else:
+                    io.bind_output(present, "cpu")
+            self._bound_values, self._bound_one_row = cache.values, one_row
+        elif not one_row:
+            io.bind_output("logits", "cpu")  # a fresh (1, S, V) output; the last one would be reused
         self.session.run_with_iobinding(io)
-        outs = io.get_outputs()
         if not lay.shared:
+            outs = io.get_outputs()
             cache.values = list(outs[1:])
         cache.length = total
         conv.tokens.extend(int(t) for t in ids)
-        if n == 1:
-            return self._step_logits[0, -1]
-        return outs[0].numpy()[0, -1]  # (V,)
+        if one_row:
+            return self._step_logits[0, -1].copy()  # (V,)
+        return io.get_outputs()[0].numpy()[0, -1]  # (V,)
 
     def _bind(self, io, name: str, array: np.ndarray) -> None:
         io.bind_cpu_input(name, np.ascontiguousarray(array, dtype=self.types[name]))
