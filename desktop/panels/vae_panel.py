@@ -120,6 +120,8 @@ class VaePanel(Panel):
         self.recon_view = QLabel()
         for view, tip in ((self.input_view, "The image you encoded"), (self.recon_view, "Its reconstruction")):
             view.setFixedSize(128, 128)
+            view.setText("drop an image\nto encode it" if view is self.input_view else "reconstruction")
+            view.setStyleSheet("border: 1px dashed #555;")
             view.setAlignment(Qt.AlignCenter)
             view.setToolTip(tip)
             pair.addWidget(view)
@@ -275,7 +277,7 @@ class VaePanel(Panel):
             from models.vae.job import tile
 
             sheet = tile(result["images"], int(result["grid"][1]))
-            self.grid_view.setPixmap(to_pixmap(sheet, min(self.grid_view.width(), 420)))
+            self.grid_view.setPixmap(to_pixmap(sheet, min(self.grid_view.width(), self.grid_view.height(), 480)))
         elif kind == "save":
             self.services.item_saved(result.get("gallery_ids", []))
             self.services.notify("Saved to the gallery with its latent.", "info")

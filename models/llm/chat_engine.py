@@ -33,7 +33,8 @@ class Engine:
             raise ModelError(f"Model '{manifest.name}' names no end-of-sequence token.")
         self.context = int(params.get("context") or DEFAULT_CONTEXT)
         self.add_bos = bool(params.get("add_bos", self.tokenizer.add_bos))
-        self.decoder = Decoder(session, params.get("n_kv_heads"), params.get("head_dim"), self.context)
+        self.decoder = Decoder(session, params.get("n_kv_heads"), params.get("head_dim"), self.context,
+                               shared=manifest.io.get("kv_shared_buffer"))
 
     # ---- text ----------------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:

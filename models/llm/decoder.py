@@ -104,12 +104,16 @@ class Decoder:
         self.layout = cache_layout(session, n_kv_heads, head_dim, shared)
         self.types = {name: DTYPES.get(i.type, np.int64) for name, i in inputs.items()}
         self.context = context
-        self.vocab = session.get_outputs()[outputs.index("logits")].shape[-1]
+        logits = session.get_outputs()[outputs.index("logits")]
+        vocab = logits.shape[-1] if logits.shape else None
+        self.vocab = vocab if isinstance(vocab, int) else None  # None: let onnxruntime allocate logits
+        self.logits_dtype = DTYPES.get(logits.type, np.float32)
         self.io = session.io_binding()
         self._step_logits = None  # (1, 1, V) buffer reused by single-token steps
         self._step_logits_value = None
         self._bound_values = None  # the cache OrtValues currently bound (rebinding only when they change)
         self._bound_one_row = None
+        self._alive: dict[str, np.ndarray] = {}
 
     def conversation(self) -> Conversation:
         cache = KVCache(self.layout)
@@ -138,7 +142,7 @@ class Decoder:
             self._bind(io, "use_cache_branch", np.array([start > 0]))
         lay = self.layout
         cache.ensure(total)
-        one_row = n == 1 or "logits_to_keep" in self.types
+        one_row = (n == 1 or "logits_to_keep" in self.types) and self.vocab is not None
         if self._bound_values is not cache.values or self._bound_one_row != one_row:
             # (re)bind logits first so it stays output 0, then the cache; shared buffers stay bound
             if one_row:
@@ -161,15 +165,19 @@ class Decoder:
         cache.length = total
         conv.tokens.extend(int(t) for t in ids)
         if one_row:
-            return self._step_logits[0, -1].copy()  # (V,)
-        return io.get_outputs()[0].numpy()[0, -1]  # (V,)
+            return self._step_logits[0, -1].astype(np.float32)  # (V,) copy
+        return io.get_outputs()[0].numpy()[0, -1].astype(np.float32, copy=False)  # (V,)
 
     def _bind(self, io, name: str, array: np.ndarray) -> None:
-        io.bind_cpu_input(name, np.ascontiguousarray(array, dtype=self.types[name]))
+        """Bind a small input as an OrtValue (this also reaches overridable initializers such as
+        logits_to_keep); the array is kept alive until the next feed."""
+        array = np.ascontiguousarray(array, dtype=self.types[name])
+        self._alive[name] = array
+        io.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array))
 
     def _logits_buffer(self):
         if self._step_logits is None:
-            self._step_logits = np.zeros((1, 1, self.vocab), np.float32)  # (1, 1, V)
+            self._step_logits = np.zeros((1, 1, self.vocab), self.logits_dtype)  # (1, 1, V)
             self._step_logits_value = ort.OrtValue.ortvalue_from_numpy(self._step_logits)
         return self._step_logits_value
 

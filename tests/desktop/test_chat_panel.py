@@ -226,13 +226,15 @@ def test_without_a_model_the_panel_offers_the_build(qtbot, genloom_home):
 
 
 def test_markdown_code_blocks_are_monospace_on_a_tint(qtbot):
+    from PySide6.QtGui import QTextFormat
+
     from desktop.widgets.chat_messages import MessageWidget
 
     widget = MessageWidget("assistant", "Here:\n\n```python\nx = 1\n```\n\nDone **now**.")
     qtbot.addWidget(widget)
     block, tinted = widget.view.document().begin(), []
     while block.isValid():
-        if block.blockFormat().background().color().alpha():
+        if block.blockFormat().hasProperty(QTextFormat.BackgroundBrush):
             tinted.append(block.text())
         block = block.next()
     assert tinted == ["x = 1"]
