@@ -5,7 +5,8 @@
 Every engine runs in its own subprocess (so peak RSS is its own) with 2 threads: a ~25-token chat
 prompt, 128 greedy tokens (no stop token), median of 3 runs. Measured: decode tok/s, time to first
 token cold (fresh cache) and on a follow-up turn (cache reused, only the new tokens run), peak RSS.
-Peers: llama-cpp-python on the same GGUF when importable by --peer-python.
+Peers: llama-cpp-python on the same GGUF when importable by --peer-python, and onnxruntime-genai on
+an int4 folder from its own builder when --genai is given.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTION = "Tell me a short story about a robot who learns to paint landscapes."
+SYSTEM = "You are a helpful assistant."
+QUESTION = "Tell me a short story about a robot who paints."
 FOLLOW_UP = "Now give the robot a name and describe its favourite colour."
 
 
@@ -30,7 +32,7 @@ def prompt_ids(folder: Path, answer: list[int] | None = None) -> list[int]:
     from models.llm.tokenizer import load_tokenizer
 
     tok = load_tokenizer(folder)
-    messages = [{"role": "user", "content": QUESTION}]
+    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": QUESTION}]
     first = tok.encode(render_chat(messages, tok.chat_template))
     if answer is None:
         return first
@@ -118,8 +120,50 @@ def bench_llama_cpp(gguf: Path, folder: Path, threads: int, tokens: int, runs: i
             "runs": {"decode_tok_s": rates, "ttft_cold_ms": [1e3 * c for c in cold]}}
 
 
+def bench_genai(genai_dir: Path, folder: Path, threads: int, tokens: int, runs: int) -> dict:
+    """onnxruntime-genai on a folder made by its own model builder (int4)."""
+    import onnxruntime_genai as og
+
+    start = time.perf_counter()
+    config = og.Config(str(genai_dir))
+    config.clear_providers()
+    model = og.Model(config)
+    load = time.perf_counter() - start
+    ids = prompt_ids(folder)
+    rates, cold, follow = [], [], []
+    for _ in range(runs):
+        params = og.GeneratorParams(model)
+        params.set_search_options(max_length=1024, do_sample=False)
+        gen = og.Generator(model, params)
+        t0 = time.perf_counter()
+        gen.append_tokens(ids)
+        out, first = [], None
+        while len(out) < tokens:
+            gen.generate_next_token()
+            out.append(int(gen.get_next_tokens()[0]))
+            if first is None:
+                first = time.perf_counter()
+        end = time.perf_counter()
+        cold.append(first - t0)
+        rates.append((len(out) - 1) / (end - first))
+        turn2 = prompt_ids(folder, out)
+        seen = list(gen.get_sequence(0))
+        common = next((i for i, (a, b) in enumerate(zip(seen, turn2)) if a != b), min(len(seen), len(turn2)))
+        t1 = time.perf_counter()
+        if common < len(seen):
+            gen.rewind_to(common)
+        gen.append_tokens(turn2[common:])
+        gen.generate_next_token()
+        follow.append(time.perf_counter() - t1)
+    return {"engine": "onnxruntime-genai (builder int4)", "prompt_tokens": len(ids),
+            "decode_tok_s": statistics.median(rates), "ttft_cold_ms": 1e3 * statistics.median(cold),
+            "ttft_follow_up_ms": 1e3 * statistics.median(follow), "load_s": load, "peak_rss_mb": peak_rss_mb(),
+            "runs": {"decode_tok_s": rates, "ttft_cold_ms": [1e3 * c for c in cold]}}
+
+
 def run_child(python: str, engine: str, args) -> dict:
     cmd = [python, __file__, "--child", engine, "--gguf", str(args.gguf), "--model", str(args.model),
+           "--genai", str(args.genai),
            "--threads", str(args.threads), "--tokens", str(args.tokens), "--runs", str(args.runs)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": str(args.threads)}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
@@ -137,6 +181,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--genai", type=Path, default=Path(""), help="onnxruntime-genai builder folder (optional)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     args.model = args.model or Path("/tmp") / f"genloom-bench-{args.gguf.stem}-{args.precision}"
@@ -146,12 +191,17 @@ def main() -> None:
     if args.child == "llama.cpp":
         print(json.dumps(bench_llama_cpp(args.gguf, args.model, args.threads, args.tokens, args.runs)))
         return
+    if args.child == "genai":
+        print(json.dumps(bench_genai(args.genai, args.model, args.threads, args.tokens, args.runs)))
+        return
     sys.path.insert(0, str(ROOT))
     if not (args.model / "genloom.json").is_file():
         from models.llm.gguf_import import convert_gguf
 
         convert_gguf(args.gguf, args.model, precision=args.precision)
     results = [run_child(sys.executable, "genloom", args), run_child(args.peer_python, "llama.cpp", args)]
+    if (args.genai / "genai_config.json").is_file():
+        results.append(run_child(args.peer_python, "genai", args))
     ours = results[0]
     ratios = {}
     for peer in results[1:]:

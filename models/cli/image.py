@@ -14,9 +14,9 @@ def register(subs) -> None:
     parser.add_argument("--model", help="diffusion model name (default: the bundled shapes model)")
     parser.add_argument("--prompt", required=True)
     parser.add_argument("--negative", default="", help="what the image should not show")
-    parser.add_argument("--steps", type=int, default=20, help="denoising steps")
-    parser.add_argument("--cfg", type=float, default=7.0, help="classifier-free guidance scale (1 = off)")
-    parser.add_argument("--scheduler", default="Euler a", choices=NAMES, metavar="NAME",
+    parser.add_argument("--steps", type=int, help="denoising steps (default: the model's)")
+    parser.add_argument("--cfg", type=float, help="classifier-free guidance scale, 1 = off (default: the model's)")
+    parser.add_argument("--scheduler", choices=NAMES, metavar="NAME",
                         help=f"sampler: {', '.join(NAMES)}")
     parser.add_argument("--seed", type=int, default=0, help="image i of a batch uses seed+i")
     parser.add_argument("--width", type=int, help="multiple of 8 (default: the model's size)")

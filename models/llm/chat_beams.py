@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 
 import numpy as np
 
@@ -31,7 +30,8 @@ def top_candidates(logits: np.ndarray, engine, k: int = INSPECT_TOP) -> list[dic
 
 
 def beam_answer(request, engine, state, prompt_ids, logits, seed):
-    """Yields Progress per beam step, then the best beam's tokens; returns (text, tokens, ttft, reason, extra)."""
+    """Yields Progress per beam step, then the best beam's tokens; returns (text, tokens, None, reason, extra):
+    the first token appears only when the search is over, so time to first token is the whole run."""
     settings = BeamSettings(num_beams=request.beams, max_new_tokens=request.max_tokens,
                             length_penalty=float(request.length_penalty), eos_ids=sorted(engine.eos_ids))
     settings.validate()
@@ -40,7 +40,6 @@ def beam_answer(request, engine, state, prompt_ids, logits, seed):
     stop = threading.Event()
     record: dict[tuple, list] = {}  # generated prefix -> candidates for the next token (inspector)
     outcome: list = []
-    start = time.perf_counter()
 
     def step(rows, parents, states):
         if stop.is_set():
@@ -80,7 +79,6 @@ def beam_answer(request, engine, state, prompt_ids, logits, seed):
     result = outcome[0]
     if isinstance(result, BaseException):
         raise result
-    first = time.perf_counter() - start
     best = result.best
     tokens = [t for t in best.tokens if t not in engine.eos_ids]
     reason = "eos" if best.finished_on_eos else "length"
@@ -102,7 +100,7 @@ def beam_answer(request, engine, state, prompt_ids, logits, seed):
         if reason == "stop":
             tokens = tokens[:index + 1]
             break
-    return text, tokens, first, reason, {"beams": beams}
+    return text, tokens, None, reason, {"beams": beams}  # no token shows before the search ends
 
 
 def _cut(text: str, stops) -> str | None:

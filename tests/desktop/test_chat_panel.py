@@ -6,6 +6,7 @@ import json
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QGuiApplication
 
 from desktop.main_window import MainWindow
 from tests.llm.tiny_chat_model import NAME, build
@@ -66,6 +67,8 @@ def test_send_streams_saves_and_shows_stats(qtbot, window):
     assert panel.store.get(panel.conversation_id).title == "Hello there"
     assert len(window.gallery.list(kind="chat")) == 1
     assert panel.input.toPlainText() == "" and panel.send_button.isEnabled()
+    answer.buttons["copy"].click()
+    assert QGuiApplication.clipboard().text() == answer.content
 
 
 def test_stop_keeps_the_partial_answer(qtbot, window):

@@ -78,5 +78,6 @@ def test_vae_round_trip_keeps_colour_and_preview_matches():
     m, b = np.array(prev["matrix"]), np.array(prev["bias"])
     assert m.shape == (3, 4) and b.shape == (3,)
     guess = np.einsum("rc,chw->rhw", m, z[0] * p["scaling_factor"]) + b[:, None, None]  # (3, 16, 16)
-    assert np.abs(guess[:, 8, 8] - x[0, :, 32, 32]).max() < 0.35  # red centre
-    assert np.abs(guess[:, 1, 1] - x[0, :, 2, 2]).max() < 0.35  # blue corner
+    nearest = lambda v: score.NAMES[int(np.argmin(((score.PALETTE - (v + 1) * 127.5) ** 2).sum(1)))]
+    assert nearest(guess[:, 8, 8]) == "red" and nearest(guess[:, 1, 1]) == "blue"
+    assert np.abs(guess - x[0, :, ::4, ::4]).mean() < 0.25
