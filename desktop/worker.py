@@ -93,7 +93,8 @@ class InferenceWorker(QObject):
     def running(self) -> int | None:
         return self._running
 
-    def shutdown(self, timeout_ms: int = 5000) -> None:
+    def shutdown(self, timeout_ms: int = 60000) -> None:
+        """Cancel the running job, drop the queue and wait for the thread (jobs stop at their next step)."""
         with self._cond:
             if self._running is not None:
                 self._cancel.add(self._running)

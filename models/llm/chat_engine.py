@@ -115,4 +115,4 @@ class ChatCache:
 
 def cache_of(ctx) -> ChatCache:
     """The ChatCache living on this Context (the worker keeps its Context between jobs)."""
-    return ctx.__dict__.setdefault("chat_cache", ChatCache())
+    return ctx.state.setdefault("chat", ChatCache())

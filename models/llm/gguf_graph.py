@@ -1,11 +1,14 @@
 """Builds the ONNX decoder graph for a Llama-family GGUF model with onnxruntime contrib ops.
 
 I/O (optimum naming): input_ids (B, S) int64, attention_mask (B, T) int64, position_ids (B, S) int64,
-past_key_values.{i}.key|value (B, n_kv, P, hd) float32 -> logits (B, S, V) float32, present.{i}.key|value.
+past_key_values.{i}.key|value (B, n_kv, P, hd) float32 [, logits_to_keep (1,) int64, default 0 = all]
+-> logits (B, S or logits_to_keep, V) float32, present.{i}.key|value.
+GroupQueryAttention may share the past and present buffers (metadata genloom.kv_shared_buffer = "1").
 Per block: SkipSimplifiedLayerNormalization -> fused QKV MatMulNBits -> GroupQueryAttention (rotary inside)
 -> o_proj -> SkipSimplifiedLayerNormalization -> fused gate/up -> SiLU * up -> down.
-Q4_1 blocks are exact: MatMulNBits computes d*(q-8) and a small MatMul adds the block sums of the input
-times (m + 8d), i.e. x = d*q + m.
+Q4_1 blocks are exact: MatMulNBits computes d*(q-8); the block sums of the input (one MatMul with a 0/1
+indicator) times (m + 8d) (a second small MatMul) are added, so each weight is d*q + m.
+(MatMulNBits' float zero points would hold Q4_1 too, but onnxruntime 1.31/1.32 runs them ~20x slower.)
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ def plan_mode(tensor, precision: str):
     """How a linear weight is stored: "fp32", "fp16", 8 or 4 (MatMulNBits bits)."""
     if precision in ("fp32", "fp16"):
         return precision
+    if int(tensor.shape[0]) % BLOCK:  # MatMulNBits blocks need K to be a multiple of 32
+        return "fp32"
     if precision == "int8":
         return 8
     if precision == "int4":
@@ -95,11 +100,11 @@ class GraphBuilder:
 
     # ---- embedding ----------------------------------------------------------------------------
     def embedding(self, ids: str, tensor, precision: str) -> str:
-        if precision in ("fp32", "fp16"):
+        if precision in ("fp32", "fp16") or int(tensor.shape[0]) % BLOCK:
             table = dequantize(tensor)  # (V, D)
-            dtype = np.float32 if precision == "fp32" else np.float16
+            dtype = np.float16 if precision == "fp16" else np.float32
             out = self.op("Gather", [self.const(table.astype(dtype), "embed"), ids], axis=0)[0]
-            return out if precision == "fp32" else self.op("Cast", [out], to=TensorProto.FLOAT)[0]
+            return out if dtype == np.float32 else self.op("Cast", [out], to=TensorProto.FLOAT)[0]
         q = native_quant(tensor) if type_name(tensor) == "Q8_0" else as_quant(tensor, 8)
         data = self.const(q.packed.reshape(q.n, q.k), "embed.q")  # (V, D) uint8, zero point 128
         scales = self.const(q.scales.astype(np.float32), "embed.scales")  # (V, D/32)

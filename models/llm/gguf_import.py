@@ -2,8 +2,10 @@
 
     convert_gguf("SmolLM2-135M-Instruct.Q4_1.gguf", "out/", precision="auto")
 
-precision: "auto" keeps each tensor's own width (Q4 -> 4-bit, Q8_0/F16/F32 -> 8-bit MatMulNBits),
-"int4"/"int8" put every linear layer at that width, "fp16"/"fp32" dequantize (fp32 is the parity build).
+precision: "auto" keeps Q4_0/Q4_1 exact at 4 bits and Q8_0 exact at 8 bits (F16/F32/K-quants are
+requantized to 8 bits); "int4"/"int8" put every linear layer at that width (requantizing by
+round-to-nearest where the file holds another type); "fp16"/"fp32" dequantize (fp32 is the parity build).
+Q4_1 stays exact through a block-sum correction term (see gguf_graph).
 """
 from __future__ import annotations
 
@@ -51,8 +53,8 @@ def convert_gguf(gguf_path, out_folder, precision: str = "auto",
         raise BadInput(f"Unknown precision '{precision}' (choose {', '.join(PRECISIONS)})")
     reader = open_gguf(gguf_path)
     cfg = read_config(reader)
-    if cfg.head_dim * cfg.n_heads != cfg.hidden or cfg.n_heads % cfg.n_kv_heads:
-        raise ModelError(f"Unsupported head layout: {cfg.n_heads} heads x {cfg.head_dim} for width {cfg.hidden}")
+    if cfg.n_heads % cfg.n_kv_heads or cfg.head_dim % 2:
+        raise ModelError(f"Unsupported head layout: {cfg.n_heads} heads, {cfg.n_kv_heads} kv heads of {cfg.head_dim}")
     meta = {key: field_value(reader, key) for key in reader.fields if key.startswith("tokenizer.")}
     tok_files = tokenizer_files_from_gguf(meta)
     tensors = {t.name: t for t in reader.tensors}

@@ -95,10 +95,13 @@ def read_config(reader) -> GgufConfig:
         raise ModelError("The GGUF file has no token_embd.weight tensor")
     vocab = int(tensors["token_embd.weight"].shape[1])
     freqs = tensors.get("rope_freqs.weight")
+    head_dim = int(field_value(reader, f"{arch}.attention.key_length", hidden // heads))
+    rope_dims = int(field_value(reader, f"{arch}.rope.dimension_count", head_dim))
+    if rope_dims != head_dim:
+        raise ModelError(f"Partial rotary embeddings ({rope_dims} of {head_dim} dims) are not supported")
     return GgufConfig(
         arch=arch, n_layers=int(need("block_count")), hidden=hidden, ffn=int(need("feed_forward_length")),
-        n_heads=heads, n_kv_heads=int(kv), head_dim=int(field_value(reader, f"{arch}.rope.dimension_count",
-                                                                    hidden // heads)),
+        n_heads=heads, n_kv_heads=int(kv), head_dim=head_dim,
         vocab=vocab, context=int(field_value(reader, f"{arch}.context_length", 4096)),
         rope_base=float(field_value(reader, f"{arch}.rope.freq_base", 10000.0)),
         rms_eps=float(field_value(reader, f"{arch}.attention.layer_norm_rms_epsilon", 1e-5)),

@@ -6,7 +6,7 @@
 Steps: pick the model -> render the chat template -> apply the context policy -> reuse the
 conversation's KV cache for the longest shared token prefix (only new tokens are encoded) -> sample
 (or beam search) until eos / a stop string / max tokens -> save the answer to the gallery.
-The engine state (decoder, tokenizer, per-conversation KV caches) lives in `ctx.chat_cache`, so a
+The engine state (decoder, tokenizer, per-conversation KV caches) lives in `ctx.state['chat']`, so a
 follow-up turn on the worker thread starts where the previous answer ended.
 """
 from __future__ import annotations

@@ -13,6 +13,7 @@ from .session import SessionCache
 class Context:
     provider: str | None = None  # overrides settings["provider"]
     settings: dict = field(default_factory=settings_file.load)
+    state: dict = field(default_factory=dict)  # per-family engine state kept between jobs (e.g. chat KV caches)
 
     @cached_property
     def registry(self) -> Registry:

@@ -20,9 +20,14 @@ def generate(qtbot, window, count=4, seed=3):
     panel = window.show_panel("faces")
     panel.count.setValue(count)
     panel.seed.setValue(seed)
-    with qtbot.waitSignal(window.worker.finished, timeout=60000):
-        panel.generate()
+    panel.generate()
+    wait_done(qtbot, panel)
     return panel
+
+
+def wait_done(qtbot, panel):
+    """Wait for this panel's own job (other panels' jobs also fire worker.finished)."""
+    qtbot.waitUntil(lambda: panel.request_id is None, timeout=60000)
 
 
 def test_generate_fills_the_grid_and_the_gallery(qtbot, window):
@@ -36,8 +41,8 @@ def test_generate_fills_the_grid_and_the_gallery(qtbot, window):
 
 def test_next_seeds_moves_by_the_count(qtbot, window):
     panel = generate(qtbot, window, count=2, seed=10)
-    with qtbot.waitSignal(window.worker.finished, timeout=60000):
-        panel.next_button.click()
+    panel.next_button.click()
+    wait_done(qtbot, panel)
     assert panel.seed.value() == 12
     assert panel.grid.item(0).text() == "seed 12"
 
@@ -47,8 +52,8 @@ def test_interpolate_two_selected_faces(qtbot, window):
     panel.frames.setValue(5)
     panel.grid.item(0).setSelected(True)
     panel.grid.item(2).setSelected(True)
-    with qtbot.waitSignal(window.worker.finished, timeout=60000):
-        panel.interpolate_button.click()
+    panel.interpolate_button.click()
+    wait_done(qtbot, panel)
     assert panel.grid.count() == 5
     assert panel.grid.item(0).text().endswith("|Δz| 0.0")
     assert panel.gif_button.isEnabled()
@@ -87,8 +92,8 @@ def test_dropping_a_non_image_shows_a_message(qtbot, window, tmp_path):
 def test_cancel_from_escape(qtbot, window):
     panel = window.show_panel("faces")
     panel.count.setValue(64)
-    with qtbot.waitSignals([window.worker.started], timeout=10000):
-        panel.generate()
+    panel.generate()
+    qtbot.waitUntil(lambda: window.worker.running == panel.request_id, timeout=10000)
     window.cancel_current()
     qtbot.waitUntil(lambda: panel.generate_button.isEnabled(), timeout=30000)
     # Either the cancel landed (caption says so, fewer faces) or the job had already finished: never half-way.

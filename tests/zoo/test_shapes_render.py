@@ -62,3 +62,14 @@ def test_tokenizer_is_clip_bpe(tmp_path):
     assert (folder / "merges.txt").read_text().startswith("#version")
     long = tokenizer.encode(tok, ["red " * 200])
     assert long.shape == (1, 77) and long[0, -1] == eos
+
+
+def test_app_clip_tokenizer_reads_the_same_ids(tmp_path):
+    from models.diffusion.clip_tokenizer import ClipTokenizer
+
+    folder = tokenizer.write_tokenizer(tmp_path / "tok")
+    ours = tokenizer.load(folder)
+    app = ClipTokenizer(folder)
+    for text in ("a small red circle on the left and a large blue star on the right on a white background",
+                 "", "A Purple TRIANGLE, at the top!"):
+        assert list(app.encode(text).ids) == tokenizer.encode(ours, [text])[0].tolist()
