@@ -16,10 +16,14 @@ def card(info: dict, scores: list[dict]) -> str:
     """Markdown text of the model card."""
     mb = {k: v / 2**20 for k, v in info["bytes"].items()}
     rows = "\n".join(
-        f"| {s['steps']} | {s['guidance']} | {s['single']['colour']}% | {s['single']['shape']}% | "
+        f"| {s['sampler']} | {s['steps']} | {s['guidance']} | {s['single']['colour']}% | {s['single']['shape']}% | "
         f"{s['single']['position']}% | {s['double']['colour']}% | {s['double']['shape']}% | "
         f"{s['double']['position']}% |" for s in scores)
     p = info["params"]
+    rt = next((s["vae_round_trip"] for s in scores if "vae_round_trip" in s), None)
+    recon = (f"The autoencoder alone (encode + decode the renders of the same {rt['objects']} objects) "
+             f"keeps {rt['colour']}% of colours and {rt['shape']}% of shapes: the ceiling for "
+             "generated images." if rt else "")
     return f"""# shapes: Genloom's bundled text-to-image model
 
 A small text-to-image diffusion model trained from scratch by Genloom on procedurally
@@ -80,9 +84,11 @@ the prompt names: foreground pixels are separated from the border colour, the co
 vote of nearest palette colours, the shape is the best-IoU rendered template, the position
 is the blob centre within 12 px of the named spot. On clean renders the checker scores 100%.
 
-| steps | guidance | single colour | single shape | single position | two-object colour | two-object shape | two-object position |
-|---|---|---|---|---|---|---|---|
+| sampler | steps | guidance | single colour | single shape | single position | two-object colour | two-object shape | two-object in its half |
+|---|---|---|---|---|---|---|---|---|
 {rows}
+
+{recon}
 
 ## Limits
 - 64x64 only was trained; other sizes that are multiples of 16 run but look worse.

@@ -150,6 +150,20 @@ class AppPipeline:
         return images
 
 
+def round_trip(folder: str, scenes: list[render.Scene]) -> dict:
+    """Adherence of the exported VAE's reconstructions of renders: the ceiling for generation."""
+    import onnxruntime as ort
+
+    mk = lambda part: ort.InferenceSession(str(Path(folder) / part / "model.onnx"),
+                                           providers=["CPUExecutionProvider"])
+    enc, dec = mk("vae_encoder"), mk("vae_decoder")
+    imgs = np.stack([render.draw(s) for s in scenes])  # (N, 64, 64, 3)
+    x = (imgs.astype(np.float32) / 127.5 - 1).transpose(0, 3, 1, 2)  # (N, 3, 64, 64)
+    y = dec.run(None, {"latent_sample": enc.run(None, {"sample": x})[0]})[0]  # (N, 3, 64, 64)
+    rec = ((y.transpose(0, 2, 3, 1) + 1) * 127.5).clip(0, 255).round().astype(np.uint8)
+    return adherence(list(rec), scenes)
+
+
 def main() -> None:
     from .sampler import OnnxSD, SampleConfig  # onnxruntime only needed for model scoring
 
@@ -172,7 +186,8 @@ def main() -> None:
         model = OnnxSD(args.model)
         sample = lambda texts, seed: list(model.generate(texts, SampleConfig(args.steps, args.guidance, seed)))
         name = "models.zoo.shapes.sampler (DDIM)"
-    report = {"steps": args.steps, "guidance": args.guidance, "sampler": name}
+    report = {"steps": args.steps, "guidance": args.guidance, "sampler": name,
+              "vae_round_trip": round_trip(args.model, singles + doubles)}
     t0 = time.time()
     for name, scenes in (("single", singles), ("double", doubles)):
         images, all_scenes = [], []
