@@ -42,6 +42,13 @@ def prompt_ids(folder: Path, answer: list[int] | None = None) -> list[int]:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM; ru_maxrss would include the parent's peak from before exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -49,13 +56,11 @@ def bench_genloom(folder: Path, threads: int, tokens: int, runs: int) -> dict:
     import onnxruntime as ort
 
     sys.path.insert(0, str(ROOT))
-    from models.llm.decoder import Decoder
+    from models.llm.decoder import Decoder, session_options
     from models.runtime.registry import read_manifest
 
     manifest = read_manifest(folder)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
+    options = session_options(threads, spin=os.environ.get("GENLOOM_BENCH_SPIN") == "1")
     start = time.perf_counter()
     session = ort.InferenceSession(str(folder / manifest.files["model"]), options, providers=["CPUExecutionProvider"])
     load = time.perf_counter() - start
@@ -210,6 +215,7 @@ def main() -> None:
                                       "ttft_cold_ratio": ours["ttft_cold_ms"] / peer["ttft_cold_ms"],
                                       "ttft_follow_up_ratio": ours["ttft_follow_up_ms"] / peer["ttft_follow_up_ms"]}
     print(json.dumps({"threads": args.threads, "new_tokens": args.tokens, "runs": args.runs,
+                      "spinning": os.environ.get("GENLOOM_BENCH_SPIN") == "1",
                       "load_average": os.getloadavg()[0], "results": results, "ratios": ratios}, indent=2))
 
 

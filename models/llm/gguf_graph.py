@@ -41,8 +41,9 @@ def plan_mode(tensor, precision: str):
 class GraphBuilder:
     """Collects nodes and initializers; small helpers emit the common patterns."""
 
-    def __init__(self, cfg: GgufConfig, accuracy_level: int = 4):
+    def __init__(self, cfg: GgufConfig, accuracy_level: int = 4, keep_q4_1: bool = True):
         self.cfg = cfg
+        self.keep_q4_1 = keep_q4_1  # False ("int4"): Q4_1 requantized symmetric, no correction ops
         self.accuracy_level = accuracy_level
         self.nodes: list = []
         self.inits: list = []
@@ -74,7 +75,7 @@ class GraphBuilder:
             if mode == "fp16":
                 wname = self.op("Cast", [wname], to=TensorProto.FLOAT)[0]
             return self.op("MatMul", [x, wname])[0]
-        quants = [as_quant(t, mode) for t in tensors]
+        quants = [as_quant(t, mode, self.keep_q4_1) for t in tensors]
         return self.nbits(x, merge(quants), base)
 
     def nbits(self, x: str, q: Quant, base: str) -> str:
@@ -157,7 +158,7 @@ def build_graph(cfg: GgufConfig, tensors: dict, precision: str = "auto",
             raise ModelError(f"The GGUF file has no tensor {name}")
         return tensors[name]
 
-    g = GraphBuilder(cfg, accuracy_level)
+    g = GraphBuilder(cfg, accuracy_level, keep_q4_1=precision != "int4")
     kv, hd = cfg.n_kv_heads, cfg.head_dim
     inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
               helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total"]),

@@ -172,23 +172,28 @@ def native_quant(tensor) -> Quant:
 
 
 def quantize(w: np.ndarray, bits: int) -> Quant:
-    """Symmetric block-32 quantization of a float (N, K) matrix (K a multiple of 32)."""
+    """Symmetric block-32 round-to-nearest quantization of a float (N, K) matrix (K a multiple of 32).
+    The scale maps each block's largest-magnitude value to the code -2^(bits-1) exactly (sign included),
+    which uses the whole asymmetric code range [-8, 7] / [-128, 127]."""
     n, k = w.shape
-    blocks = w.reshape(n, k // BLOCK, BLOCK)
-    amax = np.abs(blocks).max(axis=-1)
-    top = 127.0 if bits == 8 else 7.0
-    d = (amax / top).astype(np.float32)
+    blocks = w.reshape(n, k // BLOCK, BLOCK)  # (N, nb, 32)
+    at = np.abs(blocks).argmax(axis=-1)[..., None]
+    extreme = np.take_along_axis(blocks, at, axis=-1)[..., 0]  # signed value of largest magnitude
+    low = -(1 << (bits - 1))
+    d = (extreme / low).astype(np.float32)
     safe = np.where(d == 0, 1.0, d)
-    q = np.clip(np.rint(blocks / safe[..., None]), -top - 1, top).astype(np.int16)
+    q = np.clip(np.rint(blocks / safe[..., None]), low, -low - 1).astype(np.int16)
     if bits == 8:
         return Quant(8, n, k, (q + 128).astype(np.uint8), d)
     return Quant(4, n, k, _pack_pairs((q + 8).astype(np.uint8)), d)
 
 
-def as_quant(tensor, bits: int) -> Quant:
-    """The tensor at `bits`: kept as stored when the GGUF type already is that width, requantized otherwise."""
+def as_quant(tensor, bits: int, keep_q4_1: bool = True) -> Quant:
+    """The tensor at `bits`: kept as stored when the GGUF type already is that width (Q4_1 only when
+    keep_q4_1, since its exact form needs a correction term), requantized otherwise."""
     kind = type_name(tensor)
-    if (bits == 4 and kind in ("Q4_0", "Q4_1")) or (bits == 8 and kind == "Q8_0"):
+    native4 = ("Q4_0", "Q4_1") if keep_q4_1 else ("Q4_0",)
+    if (bits == 4 and kind in native4) or (bits == 8 and kind == "Q8_0"):
         return native_quant(tensor)
     return quantize(dequantize(tensor), bits)
 

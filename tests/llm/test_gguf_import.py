@@ -145,3 +145,27 @@ def test_model_name_drops_quant_suffix():
     assert model_name("SmolLM2-135M-Instruct.Q4_1.gguf") == "smollm2-135m-instruct"
     assert model_name("tinyllama-1.1b-chat-v1.0.Q8_0.gguf") == "tinyllama-1.1b-chat-v1.0"
     assert model_name("qwen2-0_5b-instruct-f16.gguf") == "qwen2-0_5b-instruct"
+
+
+def test_int4_build_drops_the_correction_ops(tmp_path):
+    """"auto" keeps Q4_1 exact with block-sum MatMuls; "int4" requantizes it and has none."""
+    tiny = write_tiny_gguf(tmp_path / "t.gguf", "llama", types={"attn_q": "Q4_1", "attn_k": "Q4_1",
+                                                                "attn_v": "Q4_1", "attn_output": "Q4_1"})
+    auto, int4 = convert(tiny, "auto"), convert(tiny, "int4")
+    count = lambda model, op: sum(n.op_type == op for n in model.graph.node)  # noqa: E731
+    assert count(auto, "MatMul") > 0 and count(int4, "MatMul") == 0
+    assert count(int4, "MatMulNBits") == count(auto, "MatMulNBits")
+    assert rel_err(run_logits(int4), reference_logits(tiny, IDS)) < 0.5
+
+
+def test_quantize_maps_the_extreme_to_the_lowest_code():
+    from models.llm.gguf_weights import quantize
+
+    w = np.linspace(-1.0, 3.0, 64, dtype=np.float32).reshape(1, 64)
+    q = quantize(w, 4)
+    codes = np.stack([q.packed & 15, q.packed >> 4], -1).reshape(1, 2, 32).astype(np.float32)
+    back = (q.scales[..., None] * (codes - 8)).reshape(1, 64)
+    assert codes.min() == 0 and np.abs(back - w).max() <= np.abs(q.scales).max() / 2 + 1e-6
+    q8 = quantize(w, 8)
+    back8 = (q8.scales[..., None] * (q8.packed.reshape(1, 2, 32).astype(np.float32) - 128)).reshape(1, 64)
+    assert np.abs(back8 - w).max() <= np.abs(q8.scales).max() / 2 + 1e-6 < 0.02
