@@ -52,19 +52,25 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def bench_genloom(folder: Path, threads: int, tokens: int, runs: int) -> dict:
+def bench_genloom(folder: Path, threads: int, tokens: int, runs: int, graph: Path | None = None) -> dict:
+    """Genloom's decoder on its own build, or (graph=genai folder) the plain-loop peer on genai's graph."""
     import onnxruntime as ort
 
     sys.path.insert(0, str(ROOT))
     from models.llm.decoder import Decoder, session_options
+    from models.llm.layouts import find_decoder
     from models.runtime.registry import read_manifest
 
-    manifest = read_manifest(folder)
+    if graph is None:
+        manifest = read_manifest(folder)
+        model_file, p, source = folder / manifest.files["model"], manifest.params, manifest.source
+    else:
+        found = find_decoder(graph)
+        model_file, p, source = found.model, found.params, f"{found.layout} graph in {graph}"
     options = session_options(threads, spin=os.environ.get("GENLOOM_BENCH_SPIN") == "1")
     start = time.perf_counter()
-    session = ort.InferenceSession(str(folder / manifest.files["model"]), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
     load = time.perf_counter() - start
-    p = manifest.params
     dec = Decoder(session, p["n_kv_heads"], p["head_dim"], p["context"])
     ids = prompt_ids(folder)
     rates, cold, follow = [], [], []
@@ -84,11 +90,32 @@ def bench_genloom(folder: Path, threads: int, tokens: int, runs: int) -> dict:
         t1 = time.perf_counter()
         next(iter(dec.generate(conv, turn2, max_new_tokens=1)))
         follow.append(time.perf_counter() - t1)
-    return {"engine": "genloom-onnx", "model": manifest.source, "prompt_tokens": len(ids),
+    engine = "genloom-onnx" if graph is None else "plain python loop on genai's int4 graph"
+    return {"engine": engine, "model": source, "model_bytes": weight_bytes(model_file), "prompt_tokens": len(ids),
             "follow_up_tokens_run": len(turn2) - cached,
             "decode_tok_s": statistics.median(rates), "ttft_cold_ms": 1e3 * statistics.median(cold),
             "ttft_follow_up_ms": 1e3 * statistics.median(follow), "load_s": load, "peak_rss_mb": peak_rss_mb(),
             "runs": {"decode_tok_s": rates, "ttft_cold_ms": [1e3 * c for c in cold]}}
+
+
+def weight_bytes(model_file: Path) -> int:
+    """Bytes of the graph plus its external data: what one decode step reads at most."""
+    return sum(p.stat().st_size for p in model_file.parent.iterdir()
+               if p.is_file() and p.name.endswith((".onnx", ".onnx.data", ".onnx_data", ".data")))
+
+
+def memory_bandwidth_gbs(threads: int) -> float:
+    """Streaming read bandwidth measured now with numpy (sum over a 512 MB array), in GB/s."""
+    import numpy as np
+
+    data = np.ones(64 * 1024 * 1024, dtype=np.float64)  # 512 MB
+    data.sum()
+    best = 0.0
+    for _ in range(5):
+        start = time.perf_counter()
+        data.sum()
+        best = max(best, data.nbytes / (time.perf_counter() - start) / 1e9)
+    return best
 
 
 def bench_llama_cpp(gguf: Path, folder: Path, threads: int, tokens: int, runs: int) -> dict:
@@ -193,6 +220,9 @@ def main() -> None:
     if args.child == "genloom":
         print(json.dumps(bench_genloom(args.model, args.threads, args.tokens, args.runs)))
         return
+    if args.child == "plain-loop":
+        print(json.dumps(bench_genloom(args.model, args.threads, args.tokens, args.runs, graph=args.genai)))
+        return
     if args.child == "llama.cpp":
         print(json.dumps(bench_llama_cpp(args.gguf, args.model, args.threads, args.tokens, args.runs)))
         return
@@ -207,7 +237,14 @@ def main() -> None:
     results = [run_child(sys.executable, "genloom", args), run_child(args.peer_python, "llama.cpp", args)]
     if (args.genai / "genai_config.json").is_file():
         results.append(run_child(args.peer_python, "genai", args))
+        results.append(run_child(sys.executable, "plain-loop", args))
     ours = results[0]
+    bandwidth = memory_bandwidth_gbs(args.threads)
+    if "decode_tok_s" in ours:
+        read_gb_s = ours["model_bytes"] * ours["decode_tok_s"] / 1e9
+        ours["bandwidth"] = {"measured_read_gb_s": round(bandwidth, 1), "model_bytes": ours["model_bytes"],
+                             "ceiling_tok_s": round(bandwidth * 1e9 / ours["model_bytes"], 1),
+                             "share_of_ceiling": round(read_gb_s / bandwidth, 3)}
     ratios = {}
     for peer in results[1:]:
         if "decode_tok_s" in peer and "decode_tok_s" in ours:
