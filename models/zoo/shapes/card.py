@@ -62,7 +62,9 @@ the text encoder is causal, so those states do not depend on padding.
 ## Training
 All on one CPU thread (`torch.set_num_threads(1)`) of a shared 2-core machine:
 - autoencoder: {info['ae_steps']} steps of batch 32, {info['ae_minutes']:.0f} min (L1 + L2 with extra
-  weight on colour edges, small latent noise and L2 penalty);
+  weight on colour edges, small latent noise and L2 penalty), then {info.get('decoder_ft_steps', 0)} steps,
+  {info.get('decoder_ft_minutes', 0):.0f} min, of the decoder alone with the encoder frozen (sharper edges,
+  same latents);
 - text encoder + UNet jointly: {info['unet_steps']} steps of batch 32, {info['unet_minutes']:.0f} min.
   DDPM epsilon objective, linear betas 0.0001..0.02 over 1000 steps, min-SNR-5 loss weights,
   10% empty captions for classifier-free guidance, AdamW, EMA 0.998 (the exported weights).
@@ -71,6 +73,7 @@ Reproduce:
 ```
 python -m models.zoo.shapes.train_ae --out /work/artifacts/shapes --minutes 25
 python -m models.zoo.shapes.train_unet --out /work/artifacts/shapes --minutes 75
+python -m models.zoo.shapes.train_ae --out /work/artifacts/shapes --minutes 8 --decoder-only --lr 5e-4
 python -m models.zoo.shapes.export --ckpt /work/artifacts/shapes --out resources/models/shapes-sd
 python -m models.zoo.shapes.score --model resources/models/shapes-sd --json score.json
 ```

@@ -118,7 +118,7 @@ def export(ckpt_dir: Path, out: Path, use_ema: bool = True) -> dict:
     tok = tokenizer.load(out / "tokenizer")
     diffs = {}
     with torch.no_grad():
-        ids = torch.from_numpy(tokenizer.encode(tok, ["a small red circle on the left", ""]))
+        ids = torch.from_numpy(tokenizer.encode(tok, ["a small red circle on the left", ""])).int()  # int32 like SD 1.x ONNX exports
         p = out / "text_encoder" / "model.onnx"
         _export(TextOnnx(text), (ids,), p, ["input_ids"], ["last_hidden_state", "pooler_output"],
                 {"input_ids": {0: "batch"}, "last_hidden_state": {0: "batch"}, "pooler_output": {0: "batch"}})
@@ -153,14 +153,15 @@ def export(ckpt_dir: Path, out: Path, use_ema: bool = True) -> dict:
         "source": "models/zoo/shapes (trained in-house)",
         "params": {"default": True, "width": 64, "height": 64, "latent_channels": 4,
                    "vae_scale_factor": 4, "scaling_factor": SD_SCALE,
-                   "steps": 25, "guidance": 5.0, "scheduler": "euler_a", "max_prompt_tokens": 30},
+                   "steps": 20, "guidance": 5.0, "scheduler": "DPM++ 2M", "max_prompt_tokens": 30},
     }
     (out / "genloom.json").write_text(json.dumps(manifest, indent=2))
     return {"max_abs_diff": diffs, "bytes": sizes, "total_mb": sum(sizes.values()) / 2**20,
             "params": {"vae_encoder": count(enc), "vae_decoder": count(dec),
                        "text_encoder": count(text), "unet": count(unet)},
             "unet_steps": st["step"], "unet_minutes": st["elapsed"] / 60, "latent_std_scale": scale,
-            "ae_steps": ae["step"], "ae_minutes": ae["elapsed"] / 60, "scale": SD_SCALE}
+            "ae_steps": ae["step"], "ae_minutes": ae["elapsed"] / 60,
+            "decoder_ft_steps": ae.get("ft_steps", 0), "decoder_ft_minutes": ae.get("ft_elapsed", 0.0) / 60, "scale": SD_SCALE}
 
 
 def main() -> None:
