@@ -198,6 +198,13 @@ class ImagePanel(Panel):
         for box, key in ((self.width_box, "width"), (self.height_box, "height")):
             if params.get(key):
                 box.setCurrentText(str(params[key]))
+        # the model's own recommended settings (its card says what they were tuned for)
+        if params.get("steps"):
+            self.steps.setValue(int(params["steps"]))
+        if params.get("guidance") is not None:
+            self.cfg.setValue(float(params["guidance"]))
+        if params.get("scheduler") in NAMES:
+            self.scheduler.setCurrentText(params["scheduler"])
 
     # ---- requests and the queue ------------------------------------------------------------------
     def current_request(self, seed_offset: int = 0) -> ImageRequest:
