@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -141,9 +142,24 @@ def probe(provider: str) -> str:
     return _first_error(text) or f"{provider.replace('ExecutionProvider', '')} failed to initialise"
 
 
-@lru_cache(maxsize=8)
+_probe_lock = threading.Lock()
+
+
 def resolve(requested: str = "auto") -> ProviderStatus:
-    """Pick the provider for `requested` ('auto', 'cpu', 'cuda', 'directml', 'coreml'); cached per process."""
+    """Pick the provider for `requested` ('auto', 'cpu', 'cuda', 'directml', 'coreml'); cached per process.
+
+    Serialised: the GUI thread and the worker may ask at the same time, and a probe redirects the process's
+    stdout/stderr while it runs.
+    """
+    with _probe_lock:
+        return _resolve(requested)
+
+
+resolve.cache_clear = lambda: _resolve.cache_clear()  # tests reset the cache
+
+
+@lru_cache(maxsize=8)
+def _resolve(requested: str) -> ProviderStatus:
     requested = (requested or "auto").lower()
     if requested not in CHOICES:
         from .errors import BadInput

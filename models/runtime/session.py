@@ -105,8 +105,9 @@ class SessionCache:
         provider = self.status.active
         chosen = [provider] if provider == "CPUExecutionProvider" else [provider, "CPUExecutionProvider"]
         try:
-            with providers.quiet_native_output():
-                session = ort.InferenceSession(str(path), self.options(), providers=chosen)
+            # No output capture here: the provider was already probed (quietly) once, and capturing fds
+            # from the worker thread would swallow what other threads print at the same moment.
+            session = ort.InferenceSession(str(path), self.options(), providers=chosen)
         except Exception as exc:
             text = " ".join(str(exc).split())
             if "Protobuf parsing failed" in text or "INVALID_PROTOBUF" in text:
