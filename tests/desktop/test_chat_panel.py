@@ -53,7 +53,9 @@ def send(qtbot, panel, text="Hello there"):
 def test_send_streams_saves_and_shows_stats(qtbot, window):
     panel = chat_panel(window)
     streamed = []
-    window.worker.partial.connect(lambda _i, what, payload: streamed.append(payload))
+    # other panels' jobs (the VAE panel's first decode) share the worker: keep only this panel's tokens
+    window.worker.partial.connect(
+        lambda i, what, payload: streamed.append(payload) if what == "token" and i == panel.request_id else None)
     answer = send(qtbot, panel)
     assert [m.role for m in panel.transcript.messages] == ["user", "assistant"]
     assert len([p for p in streamed if p["id"] is not None]) == 6
@@ -76,7 +78,9 @@ def test_stop_keeps_the_partial_answer(qtbot, window):
     panel.input.setPlainText("Tell me everything")
     tokens = []
 
-    def on_partial(_id, _what, payload):
+    def on_partial(request_id, what, payload):
+        if what != "token" or request_id != panel.request_id:
+            return
         tokens.append(payload)
         if len(tokens) == 2:
             panel.stop_button.click()
@@ -95,7 +99,9 @@ def test_new_chat_while_answering_keeps_the_partial_in_its_own_conversation(qtbo
     panel.input.setPlainText("Tell me everything")
     seen = []
 
-    def on_partial(_id, _what, _payload):
+    def on_partial(request_id, what, _payload):
+        if what != "token" or request_id != panel.request_id:
+            return
         seen.append(1)
         if len(seen) == 2:
             panel.conversations.new_button.click()
