@@ -7,8 +7,9 @@ from typing import Iterator
 
 import numpy as np
 
-from models.runtime.errors import BadInput, ModelError
+from models.runtime.errors import BadInput
 from models.runtime.events import Partial, Progress, Result
+from models.runtime.images import latent_size, output_range, to_uint8
 
 from . import sampler
 from .validate import validate_generator
@@ -91,25 +92,9 @@ def _open(ctx, model: str | None) -> _Generator:
     manifest = ctx.registry.get("gan", model)
     session = ctx.sessions.get(manifest.path("generator"))
     io = validate_generator(session)
-    z_dim = manifest.params.get("z_dim") or io.z_dim
-    if not z_dim:
-        raise ModelError(f"Model '{manifest.name}' does not say its latent size (params.z_dim).")
-    if io.z_dim and io.z_dim != z_dim:
-        raise ModelError(f"Model '{manifest.name}': manifest z_dim {z_dim} differs from the graph's {io.z_dim}.")
-    value_range = manifest.params.get("range") or [-1.0, 1.0]
-    try:
-        low, high = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        raise ModelError(f"Model '{manifest.name}': params.range must be [low, high], not {value_range!r}.") from None
-    if not high > low:
-        raise ModelError(f"Model '{manifest.name}': params.range {value_range!r} is empty.")
-    return _Generator(manifest.name, session, io.input_name, io.input_rank, io.output_name, int(z_dim), low, high)
-
-
-def to_uint8(images: np.ndarray, low: float, high: float) -> np.ndarray:
-    """(N, 3, H, W) floats in [low, high] -> (N, H, W, 3) uint8."""
-    scaled = (np.asarray(images, np.float32) - low) * (255.0 / (high - low))  # (N, 3, H, W)
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)  # (N, H, W, 3)
+    z_dim = latent_size(manifest, io.z_dim)
+    low, high = output_range(manifest)
+    return _Generator(manifest.name, session, io.input_name, io.input_rank, io.output_name, z_dim, low, high)
 
 
 def _render(gen: _Generator, ctx, z: np.ndarray, what: str) -> Iterator:

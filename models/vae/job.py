@@ -11,8 +11,9 @@ from typing import Iterator
 
 import numpy as np
 
-from models.runtime.errors import BadInput, ModelError
+from models.runtime.errors import BadInput
 from models.runtime.events import Partial, Progress, Result
+from models.runtime.images import latent_size, output_range, to_uint8
 
 from . import explorer
 from .explorer import encode_unavailable_reason  # noqa: F401  (re-exported for panels and the CLI)
@@ -98,26 +99,9 @@ def _open(ctx, model: str | None) -> _Vae:
     manifest = ctx.registry.get("vae", model)
     session = ctx.sessions.get(manifest.path("decoder"))
     io = validate_decoder(session)
-    z_dim = manifest.params.get("z_dim") or io.z_dim
-    if not z_dim:
-        raise ModelError(f"Model '{manifest.name}' does not say its latent size (params.z_dim).")
-    if io.z_dim and io.z_dim != z_dim:
-        raise ModelError(f"Model '{manifest.name}': manifest z_dim {z_dim} differs from the decoder's {io.z_dim}.")
-    value_range = manifest.params.get("range") or [-1.0, 1.0]
-    try:
-        low, high = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        raise ModelError(f"Model '{manifest.name}': params.range must be [low, high], not {value_range!r}.") from None
-    if not high > low:
-        raise ModelError(f"Model '{manifest.name}': params.range {value_range!r} is empty.")
-    return _Vae(manifest.name, manifest, session, io, int(z_dim), low, high, explorer.axes_for(manifest, int(z_dim)))
-
-
-def to_uint8(images: np.ndarray, low: float, high: float) -> np.ndarray:
-    """(N, C, H, W) floats in [low, high] -> (N, H, W, 3) uint8 (grey images are repeated to RGB)."""
-    scaled = (np.asarray(images, np.float32) - low) * (255.0 / (high - low))  # (N, C, H, W)
-    out = np.clip(np.rint(scaled), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)  # (N, H, W, C)
-    return np.repeat(out, 3, axis=3) if out.shape[3] == 1 else out  # (N, H, W, 3)
+    z_dim = latent_size(manifest, io.z_dim)
+    low, high = output_range(manifest)
+    return _Vae(manifest.name, manifest, session, io, z_dim, low, high, explorer.axes_for(manifest, z_dim))
 
 
 def _render(vae: _Vae, ctx, z: np.ndarray, what: str, timing: list) -> Iterator:
