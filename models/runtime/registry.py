@@ -6,6 +6,7 @@ User models with the same name shadow bundled ones.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -73,8 +74,29 @@ class Registry:
     def __init__(self, user_dir: Path | None = None, bundled_dir: Path | None = None):
         self.user_dir = Path(user_dir) if user_dir else paths.models_dir()
         self.bundled_dir = Path(bundled_dir) if bundled_dir else paths.bundled_models_dir()
+        self._cache: tuple[tuple, list[Manifest]] | None = None
+
+    def _stamp(self) -> tuple:
+        """Changes when a model folder is added, removed or renamed, or its manifest is (re)written
+        (manifests are replaced atomically, which touches the folder's mtime)."""
+        stamp = []
+        for source in (self.bundled_dir, self.user_dir):
+            try:
+                stamp.extend((entry.path, entry.stat().st_mtime_ns) for entry in os.scandir(source) if entry.is_dir())
+            except OSError:
+                stamp.append((str(source), None))
+        return tuple(stamp)
 
     def all(self) -> list[Manifest]:
+        """Every installed model; manifests are re-read only when a models folder changed."""
+        stamp = self._stamp()
+        if self._cache is not None and self._cache[0] == stamp:
+            return list(self._cache[1])
+        found = self._scan()
+        self._cache = (stamp, found)
+        return list(found)
+
+    def _scan(self) -> list[Manifest]:
         found: dict[str, Manifest] = {}
         for source in (self.bundled_dir, self.user_dir):
             if not source.is_dir():

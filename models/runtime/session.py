@@ -94,10 +94,14 @@ class SessionCache:
         return options
 
     def get(self, path: Path | str) -> ort.InferenceSession:
+        with self._lock:  # fast path: the same path string as before
+            if str(path) in self._sessions:
+                return self._sessions[str(path)]
         path = Path(path)
         key = str(path.resolve())
         with self._lock:
             if key in self._sessions:
+                self._sessions[str(path)] = self._sessions[key]
                 return self._sessions[key]
         if not path.is_file():
             raise ModelError(f"Model file {path} is missing.")
@@ -114,7 +118,7 @@ class SessionCache:
                 text = "corrupt or truncated"
             raise ModelError(f"{path.name} could not be loaded: {text[:240]}") from None
         with self._lock:
-            self._sessions[key] = session
+            self._sessions[key] = self._sessions[str(path)] = session
         return session
 
     def run(self, session: ort.InferenceSession, feeds: dict, outputs: list | None = None) -> list:
