@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from models.runtime.errors import BadInput
+from models.runtime.checks import whole_number
 from models.runtime.events import Partial, Progress, Result
 
 from . import schedulers
@@ -49,14 +50,6 @@ class ImageRequest:
     save: bool = True
 
 
-def _whole(value, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadInput(f"{name} must be a whole number, not {value!r}.")
-    if not low <= value <= high:
-        raise BadInput(f"{name} must be between {low} and {high} (got {value}).")
-    return value
-
-
 def resolve(request: ImageRequest, params: dict) -> dict:
     """The request's settings with the model's defaults filled in, checked; plain values only."""
     def pick(key: str, param: str, fallback):
@@ -74,15 +67,15 @@ def resolve(request: ImageRequest, params: dict) -> dict:
         raise BadInput(f"CFG scale must be a number, not {cfg!r}.") from None
     settings = {
         "prompt": str(request.prompt), "negative": str(request.negative or ""),
-        "steps": _whole(steps, "Steps", 1, 1000), "cfg": cfg,
+        "steps": whole_number(steps, "Steps", 1, 1000), "cfg": cfg,
         "scheduler": schedulers.canonical(pick("scheduler", "scheduler", FALLBACK["scheduler"])),
-        "seed": _whole(seed, "Seed", 0, MAX_SEED),
-        "width": _whole(pick("width", "width", FALLBACK["width"]), "Width", 8, 4096),
-        "height": _whole(pick("height", "height", FALLBACK["height"]), "Height", 8, 4096),
-        "batch_size": _whole(request.batch_size, "Batch size", 1, 64),
-        "batch_count": _whole(request.batch_count, "Batch count", 1, 1000),
+        "seed": whole_number(seed, "Seed", 0, MAX_SEED),
+        "width": whole_number(pick("width", "width", FALLBACK["width"]), "Width", 8, 4096),
+        "height": whole_number(pick("height", "height", FALLBACK["height"]), "Height", 8, 4096),
+        "batch_size": whole_number(request.batch_size, "Batch size", 1, 64),
+        "batch_count": whole_number(request.batch_count, "Batch count", 1, 1000),
         "init_image": str(request.init_image) if request.init_image else None,
-        "strength": float(request.strength), "filmstrip": _whole(request.filmstrip, "Filmstrip frames", 0, 50),
+        "strength": float(request.strength), "filmstrip": whole_number(request.filmstrip, "Filmstrip frames", 0, 50),
     }
     if settings["init_image"] and not 0.0 < settings["strength"] <= 1.0:
         raise BadInput(f"Strength must be in (0, 1] (got {settings['strength']}).")

@@ -8,6 +8,7 @@ from typing import Iterator
 import numpy as np
 
 from models.runtime.errors import BadInput
+from models.runtime.checks import whole_number
 from models.runtime.events import Partial, Progress, Result
 from models.runtime.images import latent_size, output_range, to_uint8
 
@@ -55,14 +56,6 @@ def run(request, ctx) -> Iterator:
 
 
 # ---------------------------------------------------------------------------------------------- checks
-def _check_int(value, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise BadInput(f"{name} must be a whole number, not {value!r}.")
-    if not low <= value <= high:
-        raise BadInput(f"{name} must be between {low} and {high} (got {value}).")
-    return int(value)
-
-
 def _check_psi(value) -> float:
     try:
         psi = float(value)
@@ -115,8 +108,8 @@ def _render(gen: _Generator, ctx, z: np.ndarray, what: str) -> Iterator:
 
 # ---------------------------------------------------------------------------------------------- jobs
 def _faces(request: FacesRequest, ctx) -> Iterator:
-    count = _check_int(request.count, "Count", 1, MAX_COUNT)
-    seed = _check_int(request.seed, "Seed", 0, sampler.SEED_LIMIT - 1)
+    count = whole_number(request.count, "Count", 1, MAX_COUNT)
+    seed = whole_number(request.seed, "Seed", 0, sampler.SEED_LIMIT - 1)
     psi = _check_psi(request.truncation)
     gen = _open(ctx, request.model)
     z = sampler.truncate(sampler.latents(seed, count, gen.z_dim), psi)  # (count, Z)
@@ -135,9 +128,9 @@ def _faces(request: FacesRequest, ctx) -> Iterator:
 
 
 def _interpolate(request: InterpolateRequest, ctx) -> Iterator:
-    frames = _check_int(request.frames, "Frames", 2, MAX_FRAMES)
-    seed_a = _check_int(request.seed_a, "Seed A", 0, sampler.SEED_LIMIT - 1)
-    seed_b = _check_int(request.seed_b, "Seed B", 0, sampler.SEED_LIMIT - 1)
+    frames = whole_number(request.frames, "Frames", 2, MAX_FRAMES)
+    seed_a = whole_number(request.seed_a, "Seed A", 0, sampler.SEED_LIMIT - 1)
+    seed_b = whole_number(request.seed_b, "Seed B", 0, sampler.SEED_LIMIT - 1)
     psi = _check_psi(request.truncation)
     gen = _open(ctx, request.model)
     za = sampler.truncate(sampler.latent(seed_a, gen.z_dim), psi)  # (Z,)

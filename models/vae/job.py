@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 
 from models.runtime.errors import BadInput
+from models.runtime.checks import whole_number
 from models.runtime.events import Partial, Progress, Result
 from models.runtime.images import latent_size, output_range, to_uint8
 
@@ -123,14 +124,6 @@ def _render(vae: _Vae, ctx, z: np.ndarray, what: str, timing: list) -> Iterator:
     return np.concatenate(out)
 
 
-def _check_int(value, name: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise BadInput(f"{name} must be a whole number, not {value!r}.")
-    if not low <= value <= high:
-        raise BadInput(f"{name} must be between {low} and {high} (got {value}).")
-    return int(value)
-
-
 def _rounded(z) -> list:
     return [round(float(v), 6) for v in z]
 
@@ -197,9 +190,9 @@ def _encode_job(request: EncodeRequest, ctx) -> Iterator:
 
 def _traversal_job(request: TraversalRequest, ctx) -> Iterator:
     vae = _open(ctx, request.model)
-    steps = _check_int(request.steps, "Steps", 2, MAX_STEPS)
-    axis_a = _check_int(request.axis_a, "Axis A", 0, vae.axes.count - 1)
-    axis_b = _check_int(request.axis_b, "Axis B", 0, vae.axes.count - 1)
+    steps = whole_number(request.steps, "Steps", 2, MAX_STEPS)
+    axis_a = whole_number(request.axis_a, "Axis A", 0, vae.axes.count - 1)
+    axis_b = whole_number(request.axis_b, "Axis B", 0, vae.axes.count - 1)
     try:
         span = float(request.span)
     except (TypeError, ValueError):
@@ -222,7 +215,7 @@ def _traversal_job(request: TraversalRequest, ctx) -> Iterator:
 
 def _interpolate_job(request: InterpolateRequest, ctx) -> Iterator:
     vae = _open(ctx, request.model)
-    frames = _check_int(request.frames, "Frames", 2, MAX_FRAMES)
+    frames = whole_number(request.frames, "Frames", 2, MAX_FRAMES)
     za = explorer.check_latent(request.latent_a, vae.z_dim, "Latent A")
     zb = explorer.check_latent(request.latent_b, vae.z_dim, "Latent B")
     z = explorer.path(za, zb, frames, request.method, vae.axes.mean)  # (F, Z)
