@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.runtime.errors import BadInput, ModelError, StorageError
+from models.runtime.errors import BadInput, ModelError
 from models.runtime.registry import MANIFEST, Manifest, write_manifest
 from models.runtime.session import check_external_data
 
@@ -111,8 +111,7 @@ def import_model(path, registry, name: str | None = None, **opts) -> Manifest:
     if not source.exists():
         raise BadInput(f"{source} does not exist.")
     facts = validate(source)
-    folder = registry.new_folder(name or source.name)
-    try:
+    with registry.installing(name or source.name) as folder:
         for item in source.rglob("*"):
             if item.is_symlink():
                 raise BadInput(f"{item.relative_to(source)} is a symbolic link; copy the real file in instead.")
@@ -130,11 +129,5 @@ def import_model(path, registry, name: str | None = None, **opts) -> Manifest:
                             license=str(opts.get("license") or "unknown"),
                             source=str(opts.get("source") or source), params=params, folder=str(folder))
         write_manifest(folder, manifest)
-    except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise StorageError(f"Cannot copy the model into {folder}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     return manifest
 

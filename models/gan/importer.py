@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from models.runtime.errors import BadInput, StorageError
+from models.runtime.errors import BadInput
 from models.runtime.registry import MANIFEST, Manifest, read_manifest, write_manifest
 from models.runtime.session import check_external_data
 
@@ -72,8 +72,7 @@ def import_model(path, registry, name: str | None = None, **opts) -> Manifest:
         raise BadInput(f"{onnx_file.name} leaves its latent size open; give it with z_dim.")
     value_range = list(opts.get("range") or _guess_range(onnx_file))
     name = name or (source.stem if source.is_file() else source.name)
-    folder = registry.new_folder(name)
-    try:
+    with registry.installing(name) as folder:
         if source.is_dir():
             relative = onnx_file.resolve().relative_to(source.resolve())
             for item in source.rglob("*"):
@@ -94,10 +93,4 @@ def import_model(path, registry, name: str | None = None, **opts) -> Manifest:
             license=opts.get("license", "unknown"), source=opts.get("source", f"imported from {source}"),
             params={"z_dim": int(z_dim), "range": value_range}, folder=str(folder))
         write_manifest(folder, manifest)
-    except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise StorageError(f"Cannot copy the model into {folder}: {exc.strerror or exc}") from None
-    except Exception:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
     return read_manifest(folder)

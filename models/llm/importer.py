@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from models.runtime.errors import BadInput, GenloomError, ModelError, StorageError
+from models.runtime.errors import BadInput, GenloomError, ModelError
 from models.runtime.registry import Manifest, write_manifest
 
 from .gguf_import import convert_gguf, model_name
@@ -21,16 +21,11 @@ def import_model(path, registry, name: str | None = None, precision: str = "auto
     if not source.exists():
         raise BadInput(f"{source} does not exist.")
     if source.is_file() and source.suffix.lower() == ".gguf":
-        folder = registry.new_folder(name or model_name(source))
-        try:
+        with registry.installing(name or model_name(source)) as folder:
             return convert_gguf(source, folder, precision, on_progress, name=folder.name)
-        except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
     files = find_decoder(source)
     validate(files)
-    folder = registry.new_folder(name or _folder_name(files.root))
-    try:
+    with registry.installing(name or _folder_name(files.root)) as folder:
         copied = [files.model, *files.data, *files.support]
         for done, item in enumerate(copied, 1):
             target = folder / item.relative_to(files.root)
@@ -53,12 +48,6 @@ def import_model(path, registry, name: str | None = None, precision: str = "auto
                             params={**files.params, "default": False}, folder=str(folder))
         write_manifest(folder, manifest)
         return manifest
-    except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise StorageError(f"Cannot copy the model into {folder}: {exc.strerror or exc}") from None
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
 
 
 def validate(files: DecoderFiles) -> None:

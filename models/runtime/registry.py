@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import paths
-from .errors import BadInput, ModelError
+from .errors import BadInput, ModelError, StorageError
 
 MANIFEST = "genloom.json"
 KINDS = ("chat", "diffusion", "gan", "vae")
@@ -138,6 +139,20 @@ class Registry:
                 shutil.rmtree(manifest.folder)
                 return
         raise BadInput(f"No model named '{name}'.")
+
+    @contextmanager
+    def installing(self, name: str):
+        """A fresh model folder for an import; removed again if the import fails for any reason
+        (cancel included), and a failed copy becomes a one-line StorageError."""
+        folder = self.new_folder(name)
+        try:
+            yield folder
+        except OSError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise StorageError(f"Cannot copy the model into {folder}: {exc.strerror or exc}") from None
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
     def new_folder(self, name: str) -> Path:
         """A fresh folder for an imported model; refuses names that clash or escape."""
