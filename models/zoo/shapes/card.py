@@ -20,6 +20,8 @@ def card(info: dict, scores: list[dict]) -> str:
         f"{s['single']['position']}% | {s['double']['colour']}% | {s['double']['shape']}% | "
         f"{s['double']['position']}% |" for s in scores)
     p = info["params"]
+    init = info.get("unet_init", {})
+    SIZES = ", ".join(f"{k} {v:.0f} px" for k, v in render.SIZES.items())
     rt = next((s["vae_round_trip"] for s in scores if "vae_round_trip" in s), None)
     recon = (f"The autoencoder alone (encode + decode the renders of the same {rt['objects']} objects) "
              f"keeps {rt['colour']}% of colours and {rt['shape']}% of shapes: the ceiling for "
@@ -60,29 +62,38 @@ The UNet reads only the first 32 of the 77 text states (captions are at most ~24
 the text encoder is causal, so those states do not depend on padding.
 
 ## Training
-All on one CPU thread (`torch.set_num_threads(1)`) of a shared 2-core machine:
-- autoencoder: {info['ae_steps']} steps of batch 32, {info['ae_minutes']:.0f} min (L1 + L2 with extra
-  weight on colour edges, small latent noise and L2 penalty), then {info.get('decoder_ft_steps', 0)} steps,
-  {info.get('decoder_ft_minutes', 0):.0f} min, of the decoder alone with the encoder frozen (sharper edges,
-  same latents);
-- text encoder + UNet jointly: {info['unet_steps']} steps of batch 32, {info['unet_minutes']:.0f} min.
-  DDPM epsilon objective, linear betas 0.0001..0.02 over 1000 steps, min-SNR-5 loss weights,
-  10% empty captions for classifier-free guidance, AdamW, EMA 0.998 (the exported weights).
+On the CPU of a shared 2-core machine (no GPU), in stages; each stage resumes the previous checkpoint:
+1. autoencoder, 1 thread: 457 steps of batch 32, 25 min (L1 + L2 with extra weight on colour
+   edges, small latent noise and L2 penalty), then 824 steps, 8 min, of the decoder alone;
+2. text encoder + UNet jointly, 1 thread: {init.get('steps', 0)} steps of batch 32, {init.get('minutes', 0.0):.0f} min. This first model
+   scored 31% on single-object shapes: small shapes were 14 px wide and the autoencoder kept only
+   70% of shapes, so the shapes were made larger (half-widths now {SIZES});
+3. autoencoder again on the new renders, 2 threads: {info['ae_steps'] - 457} steps, {info['ae_minutes'] - 25:.0f} min;
+4. text encoder + UNet on the new latents, 2 threads, warm-started from stage 2 with a fresh optimizer:
+   {info['unet_steps']} steps of batch 32, {info['unet_minutes']:.0f} min.
 
-Reproduce:
+Objective: DDPM epsilon, linear betas 0.0001..0.02 over 1000 steps, min-SNR-5 loss weights,
+10% empty captions for classifier-free guidance, AdamW, EMA 0.998 (the exported weights).
+Total training time: {25 + 8 + init.get('minutes', 0.0) + info['ae_minutes'] - 25 + info['unet_minutes']:.0f} min.
+
+Commands (stages 1-2 ran with the earlier half-widths 7 and 13 in `render.SIZES`):
 ```
-python -m models.zoo.shapes.train_ae --out /work/artifacts/shapes --minutes 25
-python -m models.zoo.shapes.train_unet --out /work/artifacts/shapes --minutes 75
-python -m models.zoo.shapes.train_ae --out /work/artifacts/shapes --minutes 8 --decoder-only --lr 5e-4
-python -m models.zoo.shapes.export --ckpt /work/artifacts/shapes --out resources/models/shapes-sd
-python -m models.zoo.shapes.score --model resources/models/shapes-sd --json score.json
+python -m models.zoo.shapes.train_ae --out DIR --minutes 25 --threads 1
+python -m models.zoo.shapes.train_ae --out DIR --minutes 8 --decoder-only --lr 5e-4 --threads 1
+python -m models.zoo.shapes.train_unet --out DIR --minutes 75 --threads 1
+mv DIR/unet.pt DIR/unet_v1.pt
+python -m models.zoo.shapes.train_ae --out DIR --minutes {info['ae_minutes']:.0f}
+python -m models.zoo.shapes.train_unet --out DIR --minutes {info['unet_minutes']:.0f} --init DIR/unet_v1.pt
+python -m models.zoo.shapes.export --ckpt DIR --out resources/models/shapes-sd
+python -m models.zoo.shapes.score --model resources/models/shapes-sd --scheduler "DPM++ 2M" --steps 20 --json score.json
 ```
 ONNX outputs were checked against torch with onnxruntime (max abs difference:
 {", ".join(f"{k} {v:.1e}" for k, v in info['max_abs_diff'].items())}).
 
 ## Prompt adherence on the held-out prompts
-`models/zoo/shapes/score.py` samples the exported ONNX files with its own numpy DDIM
-sampler (trailing timesteps, batched classifier-free guidance), then checks every object
+`models/zoo/shapes/score.py` samples the exported ONNX files (through the app's own
+`models.diffusion.pipeline`, or the recipe's numpy DDIM sampler: the sampler column), one
+image per held-out prompt with a fixed seed, then checks every object
 the prompt names: foreground pixels are separated from the border colour, the colour is a
 vote of nearest palette colours, the shape is the best-IoU rendered template, the position
 is the blob centre within 12 px of the named spot. On clean renders the checker scores 100%.
@@ -96,7 +107,7 @@ is the blob centre within 12 px of the named spot. On clean renders the checker 
 ## Limits
 - 64x64 only was trained; other sizes that are multiples of 16 run but look worse.
 - Only the vocabulary above; no counting beyond two objects, no relations other than positions.
-- Small shapes are 14 px wide, so small stars and triangles are the most often confused.
+- Small shapes are {2 * render.SIZES['small']:.0f} px wide (4-5 latent pixels), so small stars and triangles are the most often confused.
 
 ## License
 Apache-2.0. The weights were trained by Genloom on procedurally generated images; no

@@ -160,6 +160,7 @@ def export(ckpt_dir: Path, out: Path, use_ema: bool = True) -> dict:
             "params": {"vae_encoder": count(enc), "vae_decoder": count(dec),
                        "text_encoder": count(text), "unet": count(unet)},
             "unet_steps": st["step"], "unet_minutes": st["elapsed"] / 60, "latent_std_scale": scale,
+            "unet_init": st.get("init", {}),
             "ae_steps": ae["step"], "ae_minutes": ae["elapsed"] / 60,
             "decoder_ft_steps": ae.get("ft_steps", 0), "decoder_ft_minutes": ae.get("ft_elapsed", 0.0) / 60, "scale": SD_SCALE}
 

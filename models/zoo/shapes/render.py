@@ -25,7 +25,7 @@ COLOURS = {
 }
 DEFAULT_BACKGROUND = (128, 128, 128)  # grey when the caption names no background
 SHAPES = ("circle", "square", "triangle", "star")
-SIZES = {"small": 7.0, "large": 13.0}  # half-width in pixels
+SIZES = {"small": 9.0, "large": 14.0}  # half-width in pixels
 POSITIONS = {
     "left": (16, 32), "right": (48, 32), "top": (32, 16), "bottom": (32, 48), "center": (32, 32),
 }

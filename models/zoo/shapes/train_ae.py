@@ -36,9 +36,10 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--save-every", type=float, default=180.0, help="seconds between checkpoints")
     ap.add_argument("--decoder-only", action="store_true")
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     tkey = "ft_elapsed" if args.decoder_only else "elapsed"
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "ae.pt"

@@ -37,8 +37,11 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--ema", type=float, default=0.998)
     ap.add_argument("--save-every", type=float, default=240.0, help="seconds between checkpoints")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--init", default="", help="start from the weights of an earlier unet.pt "
+                    "(warm start; optimizer, step count and latent scale start fresh)")
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     out = Path(args.out)
     ae = torch.load(out / "ae.pt")
     enc = Encoder(AEConfig(**ae["cfg"]))
@@ -51,16 +54,25 @@ def main() -> None:
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     ema_text, ema_unet = copy.deepcopy(text), copy.deepcopy(unet)
     ckpt = out / "unet.pt"
-    step, elapsed = 0, 0.0
+    step, elapsed, init = 0, 0.0, {}
     if ckpt.exists():
         st = torch.load(ckpt)
         text.load_state_dict(st["text"]), unet.load_state_dict(st["unet"])
         ema_text.load_state_dict(st["ema_text"]), ema_unet.load_state_dict(st["ema_unet"])
         opt.load_state_dict(st["opt"])
         step, elapsed, scale = st["step"], st["elapsed"], st["scale"]
+        init = st.get("init", {})
         print(f"resumed at step {step}, {elapsed / 60:.1f} min", flush=True)
     else:
         scale = latent_scale(enc, random.Random(7))
+        if args.init:
+            st = torch.load(args.init)
+            text.load_state_dict(st["text"]), unet.load_state_dict(st["unet"])
+            ema_text.load_state_dict(st["ema_text"]), ema_unet.load_state_dict(st["ema_unet"])
+            prior = st.get("init", {})
+            init = {"steps": st["step"] + prior.get("steps", 0),
+                    "minutes": st["elapsed"] / 60 + prior.get("minutes", 0.0)}
+            print(f"warm start from {args.init} ({st['step']} steps)", flush=True)
     print(f"text encoder {count(text)} params, unet {count(unet)} params, latent scale {scale:.4f}",
           flush=True)
     ac = torch.tensor(schedule.alphas_cumprod(), dtype=torch.float32)  # (1000,)
@@ -75,7 +87,7 @@ def main() -> None:
         torch.save({"text": text.state_dict(), "unet": unet.state_dict(),
                     "ema_text": ema_text.state_dict(), "ema_unet": ema_unet.state_dict(),
                     "opt": opt.state_dict(), "step": step, "elapsed": time.time() - t0,
-                    "scale": scale, "text_cfg": tcfg.__dict__, "unet_cfg": ucfg.__dict__}, ckpt)
+                    "scale": scale, "init": init, "text_cfg": tcfg.__dict__, "unet_cfg": ucfg.__dict__}, ckpt)
 
     while time.time() - t0 < budget:
         frac = (time.time() - t0) / budget
