@@ -106,3 +106,21 @@ def test_img2img_by_drop_and_reuse_from_a1111_png(qtbot, window, tmp_path):
     assert panel.negative.toPlainText() == "blurry"
     assert panel.steps.value() == 7 and panel.scheduler.currentText() == "DDIM"
     assert panel.seed.value() == 99 and abs(panel.cfg.value() - 4.5) < 1e-6
+
+
+def test_filmstrip_exports_as_a_gif_of_both_rows(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    panel = window.panels["image"]
+    panel.prompt.setPlainText("a red circle")
+    panel.generate()
+    qtbot.waitUntil(lambda: panel.request_id is None and panel.results.count() == 1, timeout=60000)
+    assert panel.strip_gif.isEnabled()
+    target = tmp_path / "strip.gif"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    panel.strip_gif.click()
+    with Image.open(target) as gif:
+        assert gif.n_frames == 3
+        width, height = gif.size
+    assert height >= 256 and width > 2 * height * 0.9, "x̂₀ and the noisy latent side by side, enlarged"
+    assert "Saved" in window.message_bar.label.text()
