@@ -188,7 +188,7 @@ class ImagePanel(Panel):
             grid.setFlow(grid.Flow.LeftToRight)
             grid.setWrapping(False)
         self.strip_gif = QPushButton("Export filmstrip as GIF…")
-        self.strip_gif.setToolTip("Save the x̂₀ frames as an animation")
+        self.strip_gif.setToolTip("Save the filmstrip as an animation: the clean-image guess beside the noisy latent, step by step")
         self.strip_gif.clicked.connect(self._export_filmstrip)
         self.strip_gif.setEnabled(False)
         strip_layout.addWidget(explain)
@@ -316,7 +316,7 @@ class ImagePanel(Panel):
         self.strip_x0.clear_images()
         self.strip_noisy.clear_images()
         for frame in frames:
-            self.strip_x0.add_image(frame["x0"][0], f"x̂₀ {frame['step']}", None, f"Predicted clean image after step {frame['step']}")
+            self.strip_x0.add_image(frame["x0"][0], f"x₀ {frame['step']}", None, f"Predicted clean image after step {frame['step']}")
             self.strip_noisy.add_image(frame["noisy"][0], f"x {frame['step']}", None, f"Noisy latent after step {frame['step']}")
         self.strip_gif.setEnabled(bool(frames))
 

@@ -16,11 +16,14 @@ def card(info: dict, scores: list[dict]) -> str:
     """Markdown text of the model card."""
     mb = {k: v / 2**20 for k, v in info["bytes"].items()}
     rows = "\n".join(
-        f"| {s['sampler']} | {s['steps']} | {s['guidance']} | {s['single']['colour']}% | {s['single']['shape']}% | "
+        f"| {s['sampler']} | {s['steps']} | {s['guidance']} | {s.get('seeds', 1)} | {s['single']['colour']}% | {s['single']['shape']}% | "
         f"{s['single']['position']}% | {s['double']['colour']}% | {s['double']['shape']}% | "
         f"{s['double']['position']}% |" for s in scores)
     p = info["params"]
     init = info.get("unet_init", {})
+    budget = info.get("unet_budget_minutes", info["unet_minutes"])
+    stopped = (f" (of a {budget:.0f}-minute budget: stopped once the held-out scores of a checkpoint passed "
+               "the targets)" if budget > info["unet_minutes"] + 1 else "")
     SIZES = ", ".join(f"{k} {v:.0f} px" for k, v in render.SIZES.items())
     rt = next((s["vae_round_trip"] for s in scores if "vae_round_trip" in s), None)
     recon = (f"The autoencoder alone (encode + decode the renders of the same {rt['objects']} objects) "
@@ -70,7 +73,7 @@ On the CPU of a shared 2-core machine (no GPU), in stages; each stage resumes th
    70% of shapes, so the shapes were made larger (half-widths now {SIZES});
 3. autoencoder again on the new renders, 2 threads: {info['ae_steps'] - 457} steps, {info['ae_minutes'] - 25:.0f} min;
 4. text encoder + UNet on the new latents, 2 threads, warm-started from stage 2 with a fresh optimizer:
-   {info['unet_steps']} steps of batch 32, {info['unet_minutes']:.0f} min.
+   {info['unet_steps']} steps of batch 32, {info['unet_minutes']:.0f} min{stopped}.
 
 Objective: DDPM epsilon, linear betas 0.0001..0.02 over 1000 steps, min-SNR-5 loss weights,
 10% empty captions for classifier-free guidance, AdamW, EMA 0.998 (the exported weights).
@@ -83,7 +86,7 @@ python -m models.zoo.shapes.train_ae --out DIR --minutes 8 --decoder-only --lr 5
 python -m models.zoo.shapes.train_unet --out DIR --minutes 75 --threads 1
 mv DIR/unet.pt DIR/unet_v1.pt
 python -m models.zoo.shapes.train_ae --out DIR --minutes {info['ae_minutes']:.0f}
-python -m models.zoo.shapes.train_unet --out DIR --minutes {info['unet_minutes']:.0f} --init DIR/unet_v1.pt
+python -m models.zoo.shapes.train_unet --out DIR --minutes {budget:.0f} --init DIR/unet_v1.pt
 python -m models.zoo.shapes.export --ckpt DIR --out resources/models/shapes-sd
 python -m models.zoo.shapes.score --model resources/models/shapes-sd --scheduler "DPM++ 2M" --steps 20 --json score.json
 ```
@@ -92,16 +95,17 @@ ONNX outputs were checked against torch with onnxruntime (max abs difference:
 
 ## Prompt adherence on the held-out prompts
 `models/zoo/shapes/score.py` samples the exported ONNX files (through the app's own
-`models.diffusion.pipeline`, or the recipe's numpy DDIM sampler: the sampler column), one
-image per held-out prompt with a fixed seed, then checks every object
+`models.diffusion.pipeline`, or the recipe's numpy DDIM sampler: the sampler column), with
+fixed seeds, then checks every object
 the prompt names: foreground pixels are separated from the border colour, the colour is a
 vote of nearest palette colours, the shape is the best-IoU rendered template, the position
 is the blob centre within 12 px of the named spot. On clean renders the checker scores 100%.
 
-| sampler | steps | guidance | single colour | single shape | single position | two-object colour | two-object shape | two-object in its half |
-|---|---|---|---|---|---|---|---|---|
+| sampler | steps | guidance | images per prompt | single colour | single shape | single position | two-object colour | two-object shape | two-object in its half |
+|---|---|---|---|---|---|---|---|---|---|
 {rows}
 
+Targets: at least 90% colour and 80% shape on the single-object prompts.
 {recon}
 
 ## Limits

@@ -186,7 +186,7 @@ def main() -> None:
         model = OnnxSD(args.model)
         sample = lambda texts, seed: list(model.generate(texts, SampleConfig(args.steps, args.guidance, seed)))
         name = "models.zoo.shapes.sampler (DDIM)"
-    report = {"steps": args.steps, "guidance": args.guidance, "sampler": name,
+    report = {"steps": args.steps, "guidance": args.guidance, "sampler": name, "seeds": args.seeds,
               "vae_round_trip": round_trip(args.model, singles + doubles)}
     t0 = time.time()
     for name, scenes in (("single", singles), ("double", doubles)):
