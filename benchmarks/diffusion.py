@@ -32,6 +32,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux reports KiB
 
 
+def vae_factor(model: str) -> int:
+    """Pixels per latent pixel: genloom.json's vae_scale_factor (4 for the bundled shapes model), else SD's 8."""
+    try:
+        return int(json.loads((Path(model) / "genloom.json").read_text())["params"]["vae_scale_factor"])
+    except (OSError, ValueError, KeyError):
+        return 8
+
+
+def peer_side(args) -> int:
+    """The height/width to ask diffusers for: its ONNX pipeline assumes 8 pixels per latent pixel."""
+    return args.size * 8 // vae_factor(args.model)
+
+
 def initial_latents(seed: int, side: int, factor: int = 8) -> np.ndarray:
     """Exactly what Genloom draws for image 0 (see models/diffusion/pipeline.py)."""
     rng = np.random.default_rng(seed)
@@ -107,9 +120,9 @@ def run_peer(args) -> dict:
     pipe.scheduler = getattr(diffusers, cls_name).from_config({**pipe.scheduler.config, **overrides})
     pipe.set_progress_bar_config(disable=True)
     load_s = time.perf_counter() - started
-    latents = initial_latents(args.seed, args.size)
-    call = dict(prompt=PROMPT, negative_prompt=NEGATIVE, height=args.size, width=args.size, guidance_scale=args.cfg,
-                latents=latents, output_type="np")
+    latents = initial_latents(args.seed, args.size, vae_factor(args.model))
+    call = dict(prompt=PROMPT, negative_prompt=NEGATIVE, height=peer_side(args), width=peer_side(args),
+                guidance_scale=args.cfg, latents=latents, output_type="np")
     pipe(num_inference_steps=2, **call)  # warm-up
     per_step, per_image, image = [], [], None
     for _ in range(args.repeats):
@@ -147,8 +160,9 @@ def run_shared(args) -> dict:
     model = open_model(Path(args.model), lambda path: shared[Path(path).parent.name])
     request = GenerateArgs(prompt=PROMPT, negative=NEGATIVE, steps=args.steps, cfg=args.cfg, scheduler=args.scheduler,
                            seed=args.seed, width=args.size, height=args.size)
-    call = dict(prompt=PROMPT, negative_prompt=NEGATIVE, height=args.size, width=args.size, guidance_scale=args.cfg,
-                latents=initial_latents(args.seed, args.size), output_type="np", num_inference_steps=args.steps)
+    call = dict(prompt=PROMPT, negative_prompt=NEGATIVE, height=peer_side(args), width=peer_side(args),
+                guidance_scale=args.cfg, latents=initial_latents(args.seed, args.size, vae_factor(args.model)),
+                output_type="np", num_inference_steps=args.steps)
     ours, theirs = {"step": [], "image": []}, {"step": [], "image": []}
     for _ in range(args.repeats + 1):  # the first round is a warm-up
         stamps, began = [], time.perf_counter()
