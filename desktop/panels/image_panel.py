@@ -238,8 +238,9 @@ class ImagePanel(Panel):
     @staticmethod
     def _describe(request: ImageRequest) -> str:
         mode = " · img2img" if request.init_image else ""
-        return (f"“{request.prompt[:40]}” · {request.scheduler} · {request.steps} steps · seed {request.seed}"
-                f" · {request.width}×{request.height} ×{request.batch_size}{mode}")
+        # seed and settings first: the queue is narrow and its items often share one prompt
+        return (f"seed {request.seed} · {request.steps} steps · {request.scheduler} · {request.width}×{request.height}"
+                f" ×{request.batch_size}{mode} · “{request.prompt[:40]}”")
 
     def generate(self) -> None:
         if not self.model.name():

@@ -124,3 +124,19 @@ def test_filmstrip_exports_as_a_gif_of_both_rows(qtbot, window, tmp_path, monkey
         width, height = gif.size
     assert height >= 256 and width > 2 * height * 0.9, "x̂₀ and the noisy latent side by side, enlarged"
     assert "Saved" in window.message_bar.label.text()
+
+
+def test_queue_items_show_their_seed_first(qtbot, window):
+    panel = window.panels["image"]
+    panel.prompt.setPlainText("a long prompt that would push the seed out of a narrow queue list")
+    panel.steps.setValue(30)
+    panel.seed.setValue(5)
+    panel.batch_count.setValue(3)
+    panel.generate()
+    texts = [panel.queue.list.item(i).text() for i in range(panel.queue.list.count())]
+    assert [t.split(" · ")[0] for t in texts] == ["seed 6", "seed 7"]
+    while len(panel.queue):
+        panel.queue.list.setCurrentRow(0)
+        panel.queue.remove_selected()
+    panel.cancel()
+    qtbot.waitUntil(lambda: panel.request_id is None, timeout=60000)
