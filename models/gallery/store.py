@@ -35,9 +35,12 @@ CREATE TABLE IF NOT EXISTS items (
     trashed INTEGER NOT NULL DEFAULT 0,
     file TEXT NOT NULL UNIQUE
 );
-CREATE INDEX IF NOT EXISTS items_kind ON items(kind, trashed, created);
 CREATE INDEX IF NOT EXISTS items_model ON items(model);
-CREATE INDEX IF NOT EXISTS items_trashed_created ON items(trashed, created);
+-- the gallery's page order (newest first, then id): deep pages walk the index instead of sorting every row
+CREATE INDEX IF NOT EXISTS items_page ON items(trashed, created DESC, id);
+CREATE INDEX IF NOT EXISTS items_kind_page ON items(kind, trashed, created DESC, id);
+DROP INDEX IF EXISTS items_kind;
+DROP INDEX IF EXISTS items_trashed_created;
 """
 STALE_TMP_SECONDS = 600  # a temp file this old belongs to no live writer
 TEXT_FORMATS = ("md", "txt", "json")

@@ -166,3 +166,18 @@ def test_reopen_keeps_rows_and_reindexes_orphans(store, sample):
         assert restored[0].params["prompt"] == "a blue dog"
     finally:
         again.close()
+
+
+def test_page_queries_walk_an_index_instead_of_sorting(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLOOM_HOME", str(tmp_path))
+    from models.gallery.store import GalleryStore
+
+    store = GalleryStore()
+    for kind in (None, "image"):
+        where = "trashed = ?" + (" AND kind = ?" if kind else "")
+        args = (0,) + ((kind,) if kind else ()) + (400, 1000)
+        plan = store.db.execute("EXPLAIN QUERY PLAN SELECT * FROM items WHERE " + where +
+                                " ORDER BY created DESC, id LIMIT ? OFFSET ?", args).fetchall()
+        text = " ".join(str(row[-1]) for row in plan)
+        assert "TEMP B-TREE" not in text and "USING INDEX" in text, text
+    store.close()
