@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -24,16 +25,59 @@ def default_threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+# An external-data entry is StringStringEntryProto{1: key, 2: value}; writers emit key first:
+# 0x0A 0x08 "location" 0x12 <varint length> <value>.
+LOCATION_ENTRY = re.compile(rb"\x0a\x08location\x12")
+
+
+def external_locations(data) -> list[str] | None:
+    """The external-data file names an ONNX file refers to, read straight from its protobuf bytes.
+
+    Returns None when the bytes mention "location" but not as a well-formed entry (the caller then parses the
+    graph with the onnx package, which costs about a second to import).
+    """
+    found = set()
+    for match in LOCATION_ENTRY.finditer(data):
+        pos, length, shift = match.end(), 0, 0
+        while True:
+            if pos >= len(data) or shift > 28:
+                return None
+            byte = data[pos]
+            pos += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                break
+        if pos + length > len(data):
+            return None
+        found.add(bytes(data[pos: pos + length]).decode("utf-8", "replace"))
+    return sorted(found) if found else None
+
+
+def _check_location(path: Path, folder: Path, location: str) -> None:
+    target = (folder / location).resolve()
+    if folder not in target.parents:
+        raise ModelError(f"{path.name} refers to external data '{location}' outside its folder; refused.")
+    if not target.is_file():
+        raise ModelError(f"{path.name} needs its external data file '{location}', which is missing.")
+
+
 def check_external_data(path: Path) -> None:
     """Refuse a model whose external-data files point outside its folder (or are missing)."""
     import mmap
 
+    folder = path.parent.resolve()
     try:
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
             if data.find(b"location") < 0:  # no external-data entry can exist: skip parsing the graph
                 return
+            locations = external_locations(data)
     except (OSError, ValueError):  # empty or unreadable: let the parser below report it
-        pass
+        locations = None
+    if locations is not None:
+        for location in locations:
+            _check_location(path, folder, location)
+        return
     import onnx
     from onnx.external_data_helper import uses_external_data
 
@@ -41,19 +85,12 @@ def check_external_data(path: Path) -> None:
         model = onnx.load(str(path), load_external_data=False)
     except Exception:
         raise ModelError(f"{path.name} is not a valid ONNX model (corrupt or truncated).") from None
-    folder = path.parent.resolve()
     tensors = list(model.graph.initializer)
     for node in model.graph.node:
         tensors += [a.t for a in node.attribute if a.HasField("t")]
     for tensor in tensors:
-        if not uses_external_data(tensor):
-            continue
-        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
-        target = (folder / location).resolve()
-        if folder not in target.parents:
-            raise ModelError(f"{path.name} refers to external data '{location}' outside its folder; refused.")
-        if not target.is_file():
-            raise ModelError(f"{path.name} needs its external data file '{location}', which is missing.")
+        if uses_external_data(tensor):
+            _check_location(path, folder, next((e.value for e in tensor.external_data if e.key == "location"), ""))
 
 
 def cast_inputs(session: ort.InferenceSession, feeds: dict) -> dict:

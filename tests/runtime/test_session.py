@@ -85,3 +85,17 @@ def test_missing_external_data(tmp_path):
     path = _external_model(tmp_path / "model", "gone.bin")
     with pytest.raises(ModelError, match="missing"):
         SessionCache("cpu").get(path)
+
+
+@pytest.mark.parametrize("location", ["w.bin", "sub/" + "long_name_" * 20 + ".bin"])
+def test_external_locations_read_from_the_bytes_match_the_onnx_parser(tmp_path, location):
+    from onnx import load
+
+    from models.runtime.session import external_locations
+
+    path = _external_model(tmp_path / "model", location)
+    model = load(str(path), load_external_data=False)
+    parsed = sorted({e.value for t in model.graph.initializer for e in t.external_data if e.key == "location"})
+    assert external_locations(path.read_bytes()) == parsed == [location]
+    assert external_locations(b"no entries, just the word location") is None
+    assert external_locations(b"\x0a\x08location\x12\x80") is None  # truncated length: fall back to the parser
