@@ -161,6 +161,12 @@ class Scheduler:
     def step_index(self) -> int:
         return self._index
 
+    def _start(self, n: int, strength: float, plan: np.ndarray) -> None:
+        """Run the last `kept_steps(n, strength)` entries of `plan` (img2img starts part-way), from step 0."""
+        self.num_inference_steps = n
+        self.timesteps = plan[n - kept_steps(n, strength):]
+        self._index = 0
+
     def scale_model_input(self, sample: np.ndarray, t) -> np.ndarray:
         return sample
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Scheduler, check_steps, kept_steps, spaced_timesteps
+from .base import Scheduler, check_steps, spaced_timesteps
 
 
 class DDIM(Scheduler):
@@ -12,11 +12,7 @@ class DDIM(Scheduler):
 
     def set_timesteps(self, n: int, strength: float = 1.0) -> None:
         check_steps(n, strength, self.config)
-        timesteps = spaced_timesteps(self.config, n, integer=True)  # (n,) int
-        keep = kept_steps(n, strength)
-        self.num_inference_steps = n
-        self.timesteps = timesteps[n - keep:]
-        self._index = 0
+        self._start(n, strength, spaced_timesteps(self.config, n, integer=True))  # (n,) int
 
     def _final_alpha(self) -> float:
         return 1.0 if self.config.set_alpha_to_one else float(self.alphas_cumprod[0])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Scheduler, check_steps, kept_steps, randn, spaced_timesteps
+from .base import Scheduler, check_steps, randn, spaced_timesteps
 
 
 class DDPM(Scheduler):
@@ -15,11 +15,7 @@ class DDPM(Scheduler):
 
     def set_timesteps(self, n: int, strength: float = 1.0) -> None:
         check_steps(n, strength, self.config)
-        timesteps = spaced_timesteps(self.config, n, integer=True)  # (n,) int
-        keep = kept_steps(n, strength)
-        self.num_inference_steps = n
-        self.timesteps = timesteps[n - keep:]
-        self._index = 0
+        self._start(n, strength, spaced_timesteps(self.config, n, integer=True))  # (n,) int
 
     def step(self, model_output, t, sample, generator=None, noise=None):
         """Returns (prev_sample, pred_original_sample); `noise` overrides drawing from `generator`."""

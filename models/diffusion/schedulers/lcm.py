@@ -11,7 +11,7 @@ import numpy as np
 
 from models.runtime.errors import BadInput
 
-from .base import Scheduler, check_steps, kept_steps, randn
+from .base import Scheduler, check_steps, randn
 
 
 class LCM(Scheduler):
@@ -30,11 +30,7 @@ class LCM(Scheduler):
             raise BadInput(f"LCM supports at most {len(grid)} steps at this strength (got {n}).")
         grid = grid[::-1]
         picks = np.floor(np.linspace(0, len(grid), num=n, endpoint=False)).astype(np.int64)
-        timesteps = grid[picks].astype(np.int64)
-        keep = kept_steps(n, strength)
-        self.num_inference_steps = n
-        self.timesteps = timesteps[n - keep:]
-        self._index = 0
+        self._start(n, strength, grid[picks].astype(np.int64))
 
     def _boundary(self, t: int) -> tuple[float, float]:
         """Consistency-model skip/out weights; c_skip -> 1 as t -> 0."""

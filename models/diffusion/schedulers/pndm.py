@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Scheduler, check_steps, kept_steps, spaced_timesteps
+from .base import Scheduler, check_steps, spaced_timesteps
 
 # Adams-Bashforth weights for 2, 3 and 4 remembered noise predictions (newest first)
 AB = {2: (3 / 2, -1 / 2), 3: (23 / 12, -16 / 12, 5 / 12), 4: (55 / 24, -59 / 24, 37 / 24, -9 / 24)}
@@ -21,10 +21,7 @@ class PLMS(Scheduler):
         check_steps(n, strength, self.config)
         ascending = spaced_timesteps(self.config, n, integer=True)[::-1]  # (n,) clean -> noisy
         plan = np.concatenate([ascending[:-1], ascending[-2:-1], ascending[-1:]])[::-1]  # (n+1,) first repeated
-        keep = kept_steps(n, strength)
-        self.num_inference_steps = n
-        self.timesteps = plan[n - keep:].astype(np.int64).copy()
-        self._index = 0
+        self._start(n, strength, plan.astype(np.int64))
         self._eps: list = []  # past noise predictions, oldest first
         self._first_sample = None
 
