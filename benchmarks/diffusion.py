@@ -106,23 +106,36 @@ def same_session_options():
     return options
 
 
-def run_peer(args) -> dict:
+def load_peer(args):
+    """diffusers' OnnxStableDiffusionPipeline on the model, with Genloom's session options and the matching scheduler."""
     import diffusers
-    import torch
     from diffusers import OnnxStableDiffusionPipeline
 
-    torch.set_num_threads(1)
-    started = time.perf_counter()
     pipe = OnnxStableDiffusionPipeline.from_pretrained(args.model, provider="CPUExecutionProvider", safety_checker=None,
                                                        feature_extractor=None, requires_safety_checker=False,
                                                        sess_options=same_session_options())
     cls_name, overrides = PEER_SCHEDULERS[args.scheduler]
     pipe.scheduler = getattr(diffusers, cls_name).from_config({**pipe.scheduler.config, **overrides})
     pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def peer_call(args) -> dict:
+    """The pipeline call that matches Genloom's request: same prompt, CFG, latents and output size."""
+    return dict(prompt=PROMPT, negative_prompt=NEGATIVE, height=peer_side(args), width=peer_side(args),
+                guidance_scale=args.cfg, latents=initial_latents(args.seed, args.size, vae_factor(args.model)),
+                output_type="np")
+
+
+def run_peer(args) -> dict:
+    import diffusers
+    import torch
+
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    pipe = load_peer(args)
     load_s = time.perf_counter() - started
-    latents = initial_latents(args.seed, args.size, vae_factor(args.model))
-    call = dict(prompt=PROMPT, negative_prompt=NEGATIVE, height=peer_side(args), width=peer_side(args),
-                guidance_scale=args.cfg, latents=latents, output_type="np")
+    call = peer_call(args)
     pipe(num_inference_steps=2, **call)  # warm-up
     per_step, per_image, image = [], [], None
     for _ in range(args.repeats):
@@ -143,26 +156,18 @@ def run_shared(args) -> dict:
     sys.path.insert(0, str(ROOT))
     import diffusers
     import torch
-    from diffusers import OnnxStableDiffusionPipeline
 
     from models.diffusion.pipeline import GenerateArgs, generate
     from models.diffusion.sd_model import open_model
     from models.runtime.events import Progress
 
     torch.set_num_threads(1)
-    pipe = OnnxStableDiffusionPipeline.from_pretrained(args.model, provider="CPUExecutionProvider", safety_checker=None,
-                                                       feature_extractor=None, requires_safety_checker=False,
-                                                       sess_options=same_session_options())
-    cls_name, overrides = PEER_SCHEDULERS[args.scheduler]
-    pipe.scheduler = getattr(diffusers, cls_name).from_config({**pipe.scheduler.config, **overrides})
-    pipe.set_progress_bar_config(disable=True)
+    pipe = load_peer(args)
     shared = {"text_encoder": pipe.text_encoder.model, "unet": pipe.unet.model, "vae_decoder": pipe.vae_decoder.model}
     model = open_model(Path(args.model), lambda path: shared[Path(path).parent.name])
     request = GenerateArgs(prompt=PROMPT, negative=NEGATIVE, steps=args.steps, cfg=args.cfg, scheduler=args.scheduler,
                            seed=args.seed, width=args.size, height=args.size)
-    call = dict(prompt=PROMPT, negative_prompt=NEGATIVE, height=peer_side(args), width=peer_side(args),
-                guidance_scale=args.cfg, latents=initial_latents(args.seed, args.size, vae_factor(args.model)),
-                output_type="np", num_inference_steps=args.steps)
+    call = dict(peer_call(args), num_inference_steps=args.steps)
     ours, theirs = {"step": [], "image": []}, {"step": [], "image": []}
     for _ in range(args.repeats + 1):  # the first round is a warm-up
         stamps, began = [], time.perf_counter()
