@@ -232,7 +232,7 @@ class FacesPanel(Panel):
     def export_gif(self) -> None:
         target, _ = QFileDialog.getSaveFileName(self, "Save walk as GIF", "walk.gif", "GIF (*.gif)")
         if target:
-            from models.gan.export import save_gif
+            from models.runtime.animation import save_gif
 
             try:
                 save_gif(self.last.get("images", []), target)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QPlainTextEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
@@ -13,6 +12,7 @@ from desktop.panels.base import Panel
 from desktop.widgets.controls import FloatSlider, ModelPicker, SeedField
 from desktop.widgets.image_grid import ImageGrid, to_pixmap
 from desktop.widgets.job_queue import JobQueue
+from models.diffusion.filmstrip import save as save_filmstrip
 from models.diffusion.job import ImageRequest
 from models.diffusion.schedulers import NAMES
 from models.runtime.errors import GenloomError, one_line
@@ -21,22 +21,6 @@ SIZES = [64, 128, 192, 256, 320, 384, 448, 512, 576, 640, 704, 768, 832, 896, 96
 
 
 
-def filmstrip_frames(strip: list, min_height: int = 256) -> list:
-    """GIF frames of a filmstrip: the predicted clean image x̂₀ beside the noisy latent, per recorded step.
-
-    Small images (the bundled 64 px model) are enlarged by a whole factor with nearest-neighbour pixels.
-    """
-    frames = []
-    for frame in strip:
-        x0, noisy = frame["x0"][0], frame["noisy"][0]  # (H, W, 3) uint8 each; noisy may be smaller
-        if noisy.shape[:2] != x0.shape[:2]:
-            ry, rx = -(-x0.shape[0] // noisy.shape[0]), -(-x0.shape[1] // noisy.shape[1])
-            noisy = np.repeat(np.repeat(noisy, ry, 0), rx, 1)[: x0.shape[0], : x0.shape[1]]
-        gap = np.full((x0.shape[0], max(2, x0.shape[1] // 16), 3), 32, np.uint8)
-        pair = np.concatenate([x0, gap, noisy], axis=1)  # (H, 2W + gap, 3)
-        k = max(1, -(-min_height // pair.shape[0]))
-        frames.append(np.repeat(np.repeat(pair, k, 0), k, 1))
-    return frames
 
 class ImagePanel(Panel):
     key = "image"
@@ -322,15 +306,13 @@ class ImagePanel(Panel):
         self.strip_gif.setEnabled(bool(frames))
 
     def _export_filmstrip(self) -> None:
-        frames = filmstrip_frames(self.last.get("filmstrip", []))
-        if not frames:
+        strip = self.last.get("filmstrip") or []
+        if not strip:
             return
         target, _ = QFileDialog.getSaveFileName(self, "Save filmstrip", "filmstrip.gif", "GIF (*.gif)")
         if target:
-            from models.gan.export import save_gif
-
             try:
-                save_gif(frames, target, fps=3)
+                save_filmstrip(strip, target)
             except (GenloomError, OSError) as exc:
                 self.services.notify(f"Filmstrip not saved: {one_line(exc)}", "error")
                 return

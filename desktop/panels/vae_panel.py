@@ -369,7 +369,7 @@ class VaePanel(Panel):
         self.jobs[self.services.worker.submit(request)] = "path"
 
     def _write_path(self, result: dict) -> None:
-        from models.gan.export import save_gif, save_png_frames
+        from models.runtime.animation import save_gif, save_png_frames
 
         target = self.path_target
         try:

@@ -29,7 +29,7 @@ def run(args) -> int:
         request = FacesRequest(model=args.model, seed=args.seed, count=args.count, truncation=args.truncation)
     result = run_job(request, args)
     if args.gif and args.interpolate_to is not None:
-        from models.gan.export import save_gif
+        from models.runtime.animation import save_gif
 
         save_gif(result["images"], args.gif)
         result["gif"] = args.gif

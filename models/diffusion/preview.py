@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.runtime.images import enlarge
+
 FILE = "preview.json"
 # Widely used approximation of SD 1.x's VAE on scaled latents (rows: latent channels, columns: R, G, B);
 # stored transposed below to the (3, C) convention of preview.json.
@@ -33,7 +35,7 @@ class LatentPreview:
         np.nan_to_num(rgb, copy=False)
         img = np.clip(rgb * 127.5 + 127.5, 0, 255).astype(np.uint8).T.reshape(h, w, 3)  # (h, w, 3)
         if self.upscale > 1:
-            img = np.repeat(np.repeat(img, self.upscale, axis=0), self.upscale, axis=1)
+            img = enlarge(img, self.upscale)
         return img
 
     def to_json(self) -> dict:

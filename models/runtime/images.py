@@ -1,4 +1,4 @@
-"""Shared by the latent-to-image families (GAN, VAE): checking a manifest's latent size and output range,
+"""Shared by the image families: checking a manifest's latent size and output range (GAN, VAE),
 and turning model outputs into displayable uint8 images."""
 from __future__ import annotations
 
@@ -34,3 +34,9 @@ def to_uint8(images: np.ndarray, low: float, high: float) -> np.ndarray:
     scaled = (np.asarray(images, np.float32) - low) * (255.0 / (high - low))  # (N, C, H, W)
     out = np.clip(np.rint(scaled), 0, 255).astype(np.uint8).transpose(0, 2, 3, 1)  # (N, H, W, C)
     return np.repeat(out, 3, axis=3) if out.shape[3] == 1 else out  # (N, H, W, 3)
+
+
+def enlarge(image: np.ndarray, ky: int, kx: int | None = None) -> np.ndarray:
+    """(H, W, ...) -> (H*ky, W*kx, ...) with nearest-neighbour pixels (crisp small images)."""
+    kx = ky if kx is None else kx
+    return np.repeat(np.repeat(image, ky, axis=0), kx, axis=1)

@@ -1,4 +1,4 @@
-"""Export GAN frames: an animated GIF (ping-pong optional) or a folder of numbered PNGs."""
+"""Save frames as an animated GIF (ping-pong optional) or a folder of numbered PNGs (latent walks, filmstrips)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.gan.export import save_gif, save_png_frames
+from models.runtime.animation import save_gif, save_png_frames
 from models.runtime.errors import BadInput
 
 
