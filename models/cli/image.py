@@ -24,7 +24,9 @@ def register(subs) -> None:
     parser.add_argument("--count", type=int, default=1, help="images per batch")
     parser.add_argument("--init-image", help="start from this image (img2img)")
     parser.add_argument("--strength", type=float, default=0.75, help="img2img: how much to change the image (0-1)")
-    parser.add_argument("--filmstrip", action="store_true", help="also save the denoising filmstrip (x0 and noisy latents)")
+    parser.add_argument("--filmstrip", action="store_true",
+                        help="also save the denoising filmstrip (x0 beside the noisy latent, 8 steps) as "
+                             "filmstrip-s<seed>.gif in --out (or the current folder)")
     parser.add_argument("--out", help="also copy the PNGs to this folder")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
@@ -37,9 +39,14 @@ def run(args) -> int:
                            init_image=str(Path(args.init_image).expanduser()) if args.init_image else None,
                            strength=args.strength, filmstrip=8 if args.filmstrip else 0)
     result = copy_out(run_job(request, args), args.out)
+    if args.filmstrip:
+        from models.diffusion.filmstrip import save
+
+        target = Path(args.out or ".") / f"filmstrip-s{result['seed']}.gif"
+        result["filmstrip_file"] = str(save(result.get("filmstrip", []), target).resolve())
     if args.json:
         print_json(public(result, drop=("images", "filmstrip", "previews")))
     else:
-        for path in result["files"]:
+        for path in result["files"] + ([result["filmstrip_file"]] if args.filmstrip else []):
             print(path)
     return 0
